@@ -1,0 +1,40 @@
+"""Every model, imported so that metadata and Alembic see all tables."""
+
+from app.models.audit import AuditLog
+from app.models.base import Base, utcnow
+from app.models.game import LOBBY_FIELDS, Game
+from app.models.outbox import OutboxEvent
+from app.models.team import InviteStatus, Team, TeamInvite, TeamMember
+from app.models.tournament import (
+    Format,
+    GrandFinal,
+    PrizeMode,
+    StaffMember,
+    StaffRole,
+    Status,
+    Tournament,
+    Visibility,
+)
+from app.models.user import User
+
+__all__ = [
+    "LOBBY_FIELDS",
+    "AuditLog",
+    "Base",
+    "Format",
+    "Game",
+    "GrandFinal",
+    "InviteStatus",
+    "OutboxEvent",
+    "PrizeMode",
+    "StaffMember",
+    "StaffRole",
+    "Status",
+    "Team",
+    "TeamInvite",
+    "TeamMember",
+    "Tournament",
+    "User",
+    "Visibility",
+    "utcnow",
+]

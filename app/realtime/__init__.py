@@ -1,0 +1,1 @@
+"""Realtime: outbox events fanned out to WebSocket rooms as HTML fragments."""

@@ -1,0 +1,61 @@
+"""Who may do what: the one place that answers role questions about an object."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import StaffMember, StaffRole, Team, TeamMember, Tournament, User, Visibility
+
+
+def _signed_in(user: User | None) -> bool:
+    return user is not None and user.is_authenticated
+
+
+def staff_role(user: User | None, tournament: Tournament) -> StaffRole | None:
+    """The user's staff role in `tournament`, if any."""
+    if not _signed_in(user):
+        return None
+    return db.session.scalar(
+        select(StaffMember.role).where(
+            StaffMember.tournament_id == tournament.id, StaffMember.user_id == user.id
+        )
+    )
+
+
+def can_manage(user: User | None, tournament: Tournament) -> bool:
+    """Organizers of this tournament and site admins."""
+    if not _signed_in(user):
+        return False
+    return user.is_admin or staff_role(user, tournament) == StaffRole.ORGANIZER
+
+
+def can_coordinate(user: User | None, tournament: Tournament) -> bool:
+    """Any staff of this tournament (organizer or coordinator) and site admins."""
+    if not _signed_in(user):
+        return False
+    return user.is_admin or staff_role(user, tournament) is not None
+
+
+def is_participant(user: User | None, tournament: Tournament) -> bool:
+    """Whether the user plays in the tournament (registrations arrive with issue 3)."""
+    return False
+
+
+def can_view(user: User | None, tournament: Tournament) -> bool:
+    """Public and unlisted tournaments are open to anyone with the link."""
+    if tournament.visibility != Visibility.PRIVATE:
+        return True
+    return can_coordinate(user, tournament) or is_participant(user, tournament)
+
+
+def is_team_member(user: User | None, team: Team) -> bool:
+    if not _signed_in(user):
+        return False
+    return user.is_admin or db.session.scalar(
+        select(TeamMember.id).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)
+    ) is not None
+
+
+def is_team_captain(user: User | None, team: Team) -> bool:
+    return _signed_in(user) and (user.is_admin or team.captain_id == user.id)

@@ -1,0 +1,337 @@
+"""Fixtures built on the app factory.
+
+The suite runs on SQLite by default, and on PostgreSQL + Redis when
+TEST_DATABASE_URL / TEST_REDIS_URL are set. Each xdist worker gets its own
+database (and Redis db number), built once by running the migrations; every
+test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_NUM = int(WORKER.removeprefix("gw") or 0)
+PASSWORD = "correct-horse-42"
+
+
+def _postgres_database(base_url: str) -> str:
+    """A fresh database of this worker's own, next to the one TEST_DATABASE_URL names."""
+    url = make_url(base_url)
+    name = f"{url.database}_bracketeer_{WORKER}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _redis_url() -> str | None:
+    base = os.environ.get("TEST_REDIS_URL")
+    if not base:
+        return None
+    url = base.rstrip("/")
+    if url.count("/") > 2:  # drop a db number given in the URL
+        url = url.rsplit("/", 1)[0]
+    return f"{url}/{WORKER_NUM + 1}"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> dict:
+    """The configuration every app and server of this test session shares."""
+    instance = tmp_path_factory.mktemp("instance")
+    if base := os.environ.get("TEST_DATABASE_URL"):
+        database_url = _postgres_database(base)
+    else:
+        database_url = f"sqlite:///{instance / 'test.sqlite3'}"
+    redis_url = _redis_url()
+    return {
+        "ENV_NAME": "test",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "INSTANCE_DIR": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "JOBS_BACKEND": "rq" if redis_url else "inprocess",
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    """The application, with the schema built by the migrations."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    application = create_app(dict(settings))
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        upgrade()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request) -> Iterator[None]:
+    """Push an app context for tests that use the app; empty every table afterwards."""
+    if "app" not in request.fixturenames and not _needs_app(request):
+        yield
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        yield
+        _empty_database()
+    _reset_rate_limits(application)
+
+
+def _needs_app(request) -> bool:
+    return any(
+        name in request.fixturenames
+        for name in ("client", "make_user", "live_server", "db_session")
+    )
+
+
+def _empty_database() -> None:
+    from app.extensions import db
+
+    db.session.remove()
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+def _reset_rate_limits(application) -> None:
+    from app.extensions import limiter
+
+    with application.app_context():
+        limiter.reset()
+    if url := application.config.get("REDIS_URL"):
+        from redis import Redis
+
+        Redis.from_url(url).flushdb()
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server would.
+
+    The test itself holds an app context (and a database session) for its own
+    queries; a request must not share that context's `g` or session. After the
+    request the test's session is rolled back so that it sees what the request
+    committed.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        from app.extensions import db
+
+        if has_app_context():
+            db.session.rollback()
+        return response
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app):
+    from app.extensions import db
+
+    return db.session
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One scrypt hash shared by every test user (hashing is deliberately slow)."""
+    return generate_password_hash(PASSWORD)
+
+
+@pytest.fixture
+def make_user(app, password_hash) -> Callable:
+    from app.extensions import db
+    from app.models import User
+
+    def make(username: str, *, admin: bool = False, display_name: str | None = None) -> User:
+        user = User(username=username, display_name=display_name or username.title(),
+                    email=f"{username}@example.com", password_hash=password_hash,
+                    is_admin=admin)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def login(client, user) -> None:
+    """Sign `client` in as `user` without the (rate-limited, slow) login form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin", admin=True)
+
+
+@pytest.fixture
+def organizer(make_user):
+    return make_user("orga")
+
+
+@pytest.fixture
+def other_organizer(make_user):
+    return make_user("otherorga")
+
+
+@pytest.fixture
+def player(make_user):
+    return make_user("player")
+
+
+@pytest.fixture
+def game(app):
+    from app.extensions import db
+    from app.models import Game
+
+    g = Game(name="Rocket League", team_size=3, lobby_fields=["room_code", "password", "region"])
+    db.session.add(g)
+    db.session.commit()
+    return g
+
+
+@pytest.fixture
+def make_tournament(app, game, organizer) -> Callable:
+    """Create a tournament directly in the database, organized by `organizer`."""
+    from app.extensions import db
+    from app.models import Format, StaffMember, StaffRole, Status, Tournament, utcnow
+
+    def make(slug: str = "spring-cup", *, owner=None, **fields) -> Tournament:
+        owner = owner or organizer
+        start = utcnow() + timedelta(days=7)
+        values = dict(
+            slug=slug, name=slug.replace("-", " ").title(), game_id=game.id,
+            format=Format.SINGLE_ELIMINATION, capacity=16, starts_at=start,
+            registration_opens_at=utcnow() - timedelta(days=1),
+            registration_closes_at=start - timedelta(hours=1),
+            checkin_opens_at=start - timedelta(minutes=30), checkin_closes_at=start,
+            status=Status.REGISTRATION, created_by_id=owner.id,
+        )
+        values.update(fields)
+        t = Tournament(**values)
+        t.staff.append(StaffMember(user_id=owner.id, role=StaffRole.ORGANIZER))
+        db.session.add(t)
+        db.session.commit()
+        return t
+
+    return make
+
+
+@pytest.fixture
+def tournament(make_tournament):
+    return make_tournament()
+
+
+# --- a real server -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    env: dict
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(settings: dict, *, workers: int = 1, redis: bool | None = None,
+                 extra_env: dict | None = None) -> LiveServer:
+    """Start gunicorn (gevent workers) on a free port against the test database."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BRACKETEER_ENV": "test",
+        "DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": settings["SECRET_KEY"],
+        "INSTANCE_DIR": settings["INSTANCE_DIR"],
+        "UPLOAD_DIR": settings["UPLOAD_DIR"],
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "LOG_LEVEL": "warning",
+    }
+    use_redis = settings["REDIS_URL"] is not None if redis is None else redis
+    env["REDIS_URL"] = settings["REDIS_URL"] or "" if use_redis else ""
+    env.update(extra_env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).read()
+            return LiveServer(url, process, env)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start in 20 s")
+
+
+@pytest.fixture(scope="session")
+def _session_server(app, settings) -> Iterator[LiveServer]:
+    server = start_server(settings)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_server(_session_server) -> LiveServer:
+    """A real gunicorn server (gevent) sharing the test database."""
+    return _session_server
