@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 from flask import Flask, abort, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import INSTANCE, ROOT, from_environment
+from app.config import INSTANCE, ROOT, from_environment, normalize_database_url
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = config or {}
     settings = from_environment(config.get("ENV_NAME"))
     settings.update(config)
+    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"])
     instance = Path(settings.get("INSTANCE_DIR", INSTANCE))
     app = Flask(
         __name__,
@@ -103,9 +104,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.ops.routes import bp as ops_bp
     from app.web.organizer.routes import bp as organizer_bp
     from app.web.public.routes import bp as public_bp
+    from app.web.staff.routes import bp as staff_bp
     from app.web.teams.routes import bp as teams_bp
     from app.realtime import routes as realtime_routes
 
-    for bp in (public_bp, auth_bp, organizer_bp, teams_bp, admin_bp, ops_bp, api_bp):
+    for bp in (public_bp, auth_bp, organizer_bp, staff_bp, teams_bp, admin_bp, ops_bp, api_bp):
         app.register_blueprint(bp)
     realtime_routes.register(app)

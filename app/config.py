@@ -26,6 +26,14 @@ def _sqlite_default(instance: Path) -> str:
     return f"sqlite:///{instance / 'bracketeer.sqlite3'}"
 
 
+def normalize_database_url(url: str) -> str:
+    """Use psycopg2 for PostgreSQL URLs (SQLAlchemy 2.1 would pick psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
 def from_environment(env: str | None = None) -> dict:
     """Build the configuration mapping for `env` (development, production, test)."""
     env = env or os.environ.get("BRACKETEER_ENV", "development")
@@ -35,7 +43,9 @@ def from_environment(env: str | None = None) -> dict:
     config = {
         "ENV_NAME": env,
         "SECRET_KEY": _secret_key(instance),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or _sqlite_default(instance),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(
+            os.environ.get("DATABASE_URL") or _sqlite_default(instance)
+        ),
         "REDIS_URL": redis_url,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(instance / "uploads")),
         "PUBLIC_BASE_URL": public_base_url,

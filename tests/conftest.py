@@ -35,7 +35,9 @@ PASSWORD = "correct-horse-42"
 
 def _postgres_database(base_url: str) -> str:
     """A fresh database of this worker's own, next to the one TEST_DATABASE_URL names."""
-    url = make_url(base_url)
+    from app.config import normalize_database_url
+
+    url = make_url(normalize_database_url(base_url))
     name = f"{url.database}_bracketeer_{WORKER}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
