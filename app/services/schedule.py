@@ -1,0 +1,10 @@
+"""Status changes that the schedule makes by itself (run by the periodic sweeper)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def sweep(now: datetime) -> int:
+    """Apply every transition that is due at `now`; return how many were applied."""
+    return 0
