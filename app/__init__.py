@@ -19,7 +19,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = config or {}
     settings = from_environment(config.get("ENV_NAME"))
     settings.update(config)
-    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    uri = settings["SQLALCHEMY_DATABASE_URI"]
+    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
     instance = Path(settings.get("INSTANCE_DIR", INSTANCE))
     app = Flask(
         __name__,
@@ -98,6 +99,7 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.realtime import routes as realtime_routes
     from app.web.admin.routes import bp as admin_bp
     from app.web.api.routes import bp as api_bp
     from app.web.auth.routes import bp as auth_bp
@@ -106,7 +108,6 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.public.routes import bp as public_bp
     from app.web.staff.routes import bp as staff_bp
     from app.web.teams.routes import bp as teams_bp
-    from app.realtime import routes as realtime_routes
 
     for bp in (public_bp, auth_bp, organizer_bp, staff_bp, teams_bp, admin_bp, ops_bp, api_bp):
         app.register_blueprint(bp)

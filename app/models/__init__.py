@@ -4,6 +4,7 @@ from app.models.audit import AuditLog
 from app.models.base import Base, utcnow
 from app.models.game import LOBBY_FIELDS, Game
 from app.models.outbox import OutboxEvent
+from app.models.request_key import RequestKey
 from app.models.team import InviteStatus, Team, TeamInvite, TeamMember
 from app.models.tournament import (
     Format,
@@ -27,6 +28,7 @@ __all__ = [
     "InviteStatus",
     "OutboxEvent",
     "PrizeMode",
+    "RequestKey",
     "StaffMember",
     "StaffRole",
     "Status",

@@ -74,6 +74,8 @@ class Tournament(Timestamped, Base):
     checkin_opens_at: Mapped[datetime | None]
     checkin_closes_at: Mapped[datetime | None]
     starts_at: Mapped[datetime]
+    # The organizer's zone: forms show and read times in it; pages show the viewer's own.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
     best_of: Mapped[int] = mapped_column(default=1)
     best_of_finals: Mapped[int] = mapped_column(default=3)

@@ -87,7 +87,8 @@ def update_profile(user: User, display_name: str) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Set a new password and end every other session of this user."""
     if not user.check_password(current):
-        raise Invalid("Current password is wrong.", {"current_password": "That is not your current password."})
+        raise Invalid("Current password is wrong.",
+                      {"current_password": "That is not your current password."})
     validate_password(new, "new_password")
     user.set_password(new)
     user.session_token = new_session_token()

@@ -5,7 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import StaffMember, StaffRole, Team, TeamMember, Tournament, User, Visibility
+from app.models import (
+    StaffMember,
+    StaffRole,
+    Status,
+    Team,
+    TeamMember,
+    Tournament,
+    User,
+    Visibility,
+)
 
 
 def _signed_in(user: User | None) -> bool:
@@ -43,7 +52,9 @@ def is_participant(user: User | None, tournament: Tournament) -> bool:
 
 
 def can_view(user: User | None, tournament: Tournament) -> bool:
-    """Public and unlisted tournaments are open to anyone with the link."""
+    """Public and unlisted tournaments are open to anyone with the link; drafts to staff."""
+    if tournament.status == Status.DRAFT:
+        return can_coordinate(user, tournament)
     if tournament.visibility != Visibility.PRIVATE:
         return True
     return can_coordinate(user, tournament) or is_participant(user, tournament)

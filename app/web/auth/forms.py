@@ -9,7 +9,8 @@ class SignupForm(FlaskForm):
     username = StringField("Username", [InputRequired(), Length(3, 32)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     display_name = StringField("Display name", [InputRequired(), Length(1, 64)])
-    email = EmailField("Email", [InputRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField("Email", [InputRequired(), Email(check_deliverability=False),
+                                 Length(max=254)])
     password = PasswordField("Password", [InputRequired(), Length(8, 128)],
                              render_kw={"autocomplete": "new-password"})
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Game
+from app.services import permissions, tournaments
 from app.web.access import ANYONE, TOURNAMENT_VIEWER, requires
 
 bp = Blueprint("public", __name__)
@@ -12,12 +16,24 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @requires(ANYONE)
 def index():
-    """Upcoming, live and completed tournaments."""
-    return render_template("pages/public/index.html")
+    """Upcoming, live and completed tournaments, filtered by game and searched by name."""
+    tab = request.args.get("tab", "upcoming")
+    tab = tab if tab in tournaments.LISTING_TABS else "upcoming"
+    game_id = request.args.get("game", type=int)
+    search = request.args.get("q", "")[:100]
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, more = tournaments.public_listing(tab, game_id, search, page)
+    games = db.session.scalars(select(Game).order_by(Game.name))
+    return render_template("pages/public/index.html", tournaments=rows, more=more, tab=tab,
+                           game_id=game_id, search=search, page=page, games=games,
+                           tabs=list(tournaments.LISTING_TABS))
 
 
 @bp.get("/t/<slug>")
 @requires(TOURNAMENT_VIEWER)
 def tournament(tournament):
-    """A tournament's overview."""
-    return render_template("pages/public/tournament.html", tournament=tournament)
+    """A tournament's overview, rules, schedule and participants."""
+    from flask_login import current_user
+
+    return render_template("pages/public/tournament.html", tournament=tournament,
+                           is_staff=permissions.can_coordinate(current_user, tournament))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8e6c11d21c97
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 11:59:06.349296
+Create Date: 2026-11-22 12:03:14.730041
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '8e6c11d21c97'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -53,6 +53,15 @@ def upgrade():
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
+    op.create_table('request_keys',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('object_type', sa.String(length=32), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_request_keys_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_request_keys'))
+    )
     op.create_table('teams',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -82,6 +91,7 @@ def upgrade():
     sa.Column('checkin_opens_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('checkin_closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('best_of', sa.Integer(), nullable=False),
     sa.Column('best_of_finals', sa.Integer(), nullable=False),
     sa.Column('best_of_by_round', sa.JSON(), nullable=False),
@@ -198,6 +208,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_teams_captain_id'))
 
     op.drop_table('teams')
+    op.drop_table('request_keys')
     op.drop_table('users')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_events_tournament_id'))
