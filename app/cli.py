@@ -32,5 +32,26 @@ def create_admin(username: str, email: str, password: str) -> None:
     click.echo(f"{user.username} is a site admin.")
 
 
+@click.group("demo", invoke_without_command=True)
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Load demo data (idempotent) and print the demo logins."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from app import demo as demo_data
+    from app.database import write_intent
+
+    with write_intent():
+        created = demo_data.load()
+        db.session.commit()
+    summary = ", ".join(f"{n} {what}" for what, n in created.items() if n) or "nothing new"
+    click.echo(f"Demo data loaded ({summary}).")
+    click.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
+    click.echo("  admin             site admin")
+    click.echo("  orga1, orga2      organizers (demo-cup is run by orga1)")
+    click.echo(f"  player01..player{demo_data.PLAYER_COUNT:02d} players; player01, player05, … captain teams")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users)
+    app.cli.add_command(demo)
