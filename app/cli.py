@@ -1,4 +1,4 @@
-"""Flask commands: users, demo data."""
+"""Flask commands: users, demo data, the sweeper."""
 
 from __future__ import annotations
 
@@ -49,9 +49,20 @@ def demo(ctx: click.Context) -> None:
     click.echo(f"Demo logins (password for all: {demo_data.DEMO_PASSWORD}):")
     click.echo("  admin             site admin")
     click.echo("  orga1, orga2      organizers (demo-cup is run by orga1)")
-    click.echo(f"  player01..player{demo_data.PLAYER_COUNT:02d} players; player01, player05, … captain teams")
+    click.echo(f"  player01..player{demo_data.PLAYER_COUNT:02d} players "
+               "(player01, player05, … captain the demo teams)")
+
+
+@click.command("sweep")
+def sweep() -> None:
+    """Apply the schedule's due status changes now (what the periodic sweeper does)."""
+    from app.jobs import sweeper
+
+    applied = sweeper.sweep()
+    click.echo(f"Sweep applied {applied} transition{'' if applied == 1 else 's'}.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(sweep)

@@ -38,7 +38,9 @@ def _postgres_database(base_url: str) -> str:
     from app.config import normalize_database_url
 
     url = make_url(normalize_database_url(base_url))
-    name = f"{url.database}_bracketeer_{WORKER}"
+    # Unique per test run, so two runs on one machine never share a database.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+    name = f"{url.database}_bk_{run}_{WORKER}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -86,12 +88,26 @@ def app(settings):
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.extensions import db
 
     application = create_app(dict(settings))
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
-    return application
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    _drop_postgres_database(settings["SQLALCHEMY_DATABASE_URI"])
+
+
+def _drop_postgres_database(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(autouse=True)

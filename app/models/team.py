@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Timestamped
@@ -21,6 +21,8 @@ class InviteStatus(enum.StrEnum):
 
 class Team(Timestamped, Base):
     __tablename__ = "teams"
+    # Names are unique whatever their case (SQLite's lower() folds ASCII letters only).
+    __table_args__ = (Index("uq_teams_lower_name", func.lower(text("name")), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -55,6 +57,12 @@ class TeamMember(Timestamped, Base):
 
 class TeamInvite(Timestamped, Base):
     __tablename__ = "team_invites"
+    # At most one pending invitation per player and team.
+    __table_args__ = (
+        Index("uq_team_invites_pending", "team_id", "user_id", unique=True,
+              sqlite_where=text("status = 'PENDING'"),
+              postgresql_where=text("status = 'PENDING'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)

@@ -19,3 +19,92 @@
   document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
   document.addEventListener("htmx:after:swap", function (e) { localizeTimes(document); });
 })();
+
+// Live updates (app/realtime/, templates/partials/live.html). Each socket message starts
+// with <template data-live-seq="N">: remember N so that every (re)connection asks the
+// server for what came after it; show #live-status while the socket is down; and
+// briefly highlight the elements a message replaced.
+(function () {
+  "use strict";
+
+  var RECONNECT_CODES = [1001, 1005, 1006, 1011, 1012, 1013, 1014];  // hx-ws defaults
+  var MARKER = /^<template data-live-seq="(\d+)">/;
+
+  function liveSocket(el) {
+    return el && el.hasAttribute && el.hasAttribute("data-live-socket") ? el : null;
+  }
+
+  function showStatus(down) {
+    var status = document.getElementById("live-status");
+    if (status) status.hidden = !down;
+  }
+
+  function withSince(url, seq) {
+    var u = new URL(url, window.location.href);
+    u.searchParams.set("since", seq);
+    return u.toString();
+  }
+
+  document.addEventListener("htmx:ws:before:connection", function (e) {
+    var el = liveSocket(e.target);
+    if (el) e.detail.connection.url = withSince(e.detail.connection.url, el.dataset.liveSeq);
+  });
+
+  document.addEventListener("htmx:ws:after:connection", function (e) {
+    if (liveSocket(e.target)) showStatus(false);
+  });
+
+  document.addEventListener("htmx:ws:close", function (e) {
+    if (!liveSocket(e.target)) return;
+    // 1008 (not allowed) and removed sockets do not come back: say nothing then.
+    showStatus(e.detail.reason === "closed" && RECONNECT_CODES.indexOf(e.detail.code) >= 0);
+  });
+
+  document.addEventListener("htmx:ws:before:message:incoming", function (e) {
+    var el = liveSocket(e.target);
+    var data = e.detail.message.data;
+    var match = el && typeof data === "string" && MARKER.exec(data);
+    if (!match) return;
+    var seq = parseInt(match[1], 10);
+    // A replay may repeat what the page already shows: only highlight what is new.
+    el._liveNew = seq > parseInt(el.dataset.liveSeq || "0", 10);
+    el._liveSeq = seq;
+  });
+
+  document.addEventListener("htmx:before:swap", function (e) {
+    var el = liveSocket(e.target);
+    if (!el) return;
+    el._liveSwapped = (e.detail.tasks || []).filter(function (task) {
+      return task.type === "oob" && task.target && task.target.id;
+    }).map(function (task) { return task.target.id; });
+  });
+
+  document.addEventListener("htmx:after:swap", function (e) {
+    var el = liveSocket(e.target);
+    if (!el || !el._liveNew) return;
+    (el._liveSwapped || []).forEach(function (id) {
+      var swapped = document.getElementById(id);
+      if (!swapped) return;
+      swapped.classList.add("flash-update");
+      setTimeout(function () { swapped.classList.remove("flash-update"); }, 1300);
+    });
+  });
+
+  document.addEventListener("htmx:ws:after:message:incoming", function (e) {
+    var el = liveSocket(e.target);
+    if (!el || el._liveSeq === undefined) return;
+    if (el._liveSeq > parseInt(el.dataset.liveSeq || "0", 10)) {
+      el.dataset.liveSeq = String(el._liveSeq);
+    }
+    el._liveSeq = undefined;
+    el._liveNew = false;
+    // Also covers reconnects that skip htmx:ws:before:connection (page back from background).
+    e.detail.connection.url = withSince(e.detail.connection.url, el.dataset.liveSeq);
+  });
+})();
+
+// Buttons with data-confirm ask before their form is sent (the text is data, never code).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});

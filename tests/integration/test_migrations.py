@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
+from tests.conftest import _drop_postgres_database
 
 
 def fresh_database_url(settings, tmp_path) -> str:
@@ -41,3 +42,4 @@ def test_upgrade_from_empty_matches_the_models(settings, tmp_path):
             tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
         assert tables == set()
         db.engine.dispose()
+    _drop_postgres_database(url)

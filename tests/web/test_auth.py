@@ -21,7 +21,8 @@ def test_signup_creates_account_and_logs_in(client):
 
 def test_signup_with_taken_username_shows_field_error_and_creates_nothing(client, player):
     response = client.post("/signup", data={"username": "player", "display_name": "x",
-                                            "email": "other@example.com", "password": "longenough1"})
+                                            "email": "other@example.com",
+                                            "password": "longenough1"})
     assert response.status_code == 400
     assert "That username is taken." in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(User.id))) == 1
@@ -107,7 +108,8 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, client, pla
     login(client, player)
     login(other_device, player)
     response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "brand-new-pass", "confirm": "brand-new-pass"})
+        "current_password": PASSWORD, "new_password": "brand-new-pass",
+        "confirm": "brand-new-pass"})
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
     assert other_device.get("/account").status_code == 302
