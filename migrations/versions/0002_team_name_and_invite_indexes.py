@@ -1,4 +1,4 @@
-"""case-insensitive team names, one pending invite
+"""case-insensitive team and game names, one pending invite per player and team
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +19,7 @@ depends_on = None
 def upgrade():
     # Expression index written by hand: autogenerate cannot compare it on SQLite.
     op.create_index("uq_teams_lower_name", "teams", [sa.text("lower(name)")], unique=True)
+    op.create_index("uq_games_lower_name", "games", [sa.text("lower(name)")], unique=True)
     with op.batch_alter_table('team_invites', schema=None) as batch_op:
         batch_op.create_index('uq_team_invites_pending', ['team_id', 'user_id'], unique=True, sqlite_where=sa.text("status = 'PENDING'"), postgresql_where=sa.text("status = 'PENDING'"))
 
@@ -26,6 +27,7 @@ def upgrade():
 
 def downgrade():
     op.drop_index("uq_teams_lower_name", table_name="teams")
+    op.drop_index("uq_games_lower_name", table_name="games")
     with op.batch_alter_table('team_invites', schema=None) as batch_op:
         batch_op.drop_index('uq_team_invites_pending', sqlite_where=sa.text("status = 'PENDING'"), postgresql_where=sa.text("status = 'PENDING'"))
 

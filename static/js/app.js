@@ -108,3 +108,19 @@ document.addEventListener("click", function (event) {
   var button = event.target.closest("[data-confirm]");
   if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
 });
+
+// A double click sends a form once: buttons are disabled right after the first submit
+// (the server refuses duplicates too), and enabled again when the page comes back from history.
+document.addEventListener("submit", function (event) {
+  var buttons = event.target.querySelectorAll("button[type=submit], button:not([type])");
+  if (event.defaultPrevented) return;
+  setTimeout(function () {
+    buttons.forEach(function (b) { if (!b.disabled) { b.disabled = true; b.dataset.autoDisabled = "1"; } });
+  }, 0);
+});
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll("button[data-auto-disabled]").forEach(function (b) {
+    b.disabled = false;
+    delete b.dataset.autoDisabled;
+  });
+});
