@@ -2,7 +2,8 @@
 
 import os
 
-bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+_default_bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+bind = os.environ.get("BIND") or _default_bind
 # gevent: one process holds thousands of WebSockets and ordinary requests alike.
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
@@ -20,3 +21,32 @@ def post_fork(server, worker):
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
+
+
+def post_worker_init(worker):
+    """When this worker is told to stop, close its WebSockets with 1012 so clients come back.
+
+    Without Redis, also start this process's job runner and periodic sweeper.
+    """
+    import threading
+    import time
+
+    from app.jobs.sweeper import start_in_process
+
+    start_in_process(worker.wsgi)
+
+    def close_sockets_on_stop():
+        while worker.alive:
+            time.sleep(0.2)
+        from app.realtime.hub import shutdown_all
+
+        shutdown_all()
+
+    threading.Thread(target=close_sockets_on_stop, name="realtime-shutdown", daemon=True).start()
+
+
+def worker_int(worker):
+    """Quick shutdown (SIGINT/SIGQUIT): still tell WebSocket clients to reconnect."""
+    from app.realtime.hub import shutdown_all
+
+    shutdown_all()

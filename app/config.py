@@ -63,10 +63,13 @@ def from_environment(env: str | None = None) -> dict:
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute"),
         "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 16 * 1024},
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "0.5")),
+        # With Redis the hubs are woken by pub/sub; this slower poll is only a safety net.
+        "OUTBOX_SAFETY_POLL_SECONDS": float(os.environ.get("OUTBOX_SAFETY_POLL_SECONDS", "5")),
         "WS_ALLOWED_ORIGINS": [
             o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o
         ],
         "JOBS_BACKEND": "rq" if redis_url else "inprocess",
+        "SWEEP_SECONDS": float(os.environ.get("SWEEP_SECONDS", "30")),  # 0: no sweeper
     }
     if env == "production" and "SECRET_KEY" not in os.environ:
         raise RuntimeError("SECRET_KEY must be set in production")

@@ -319,6 +319,7 @@ def start_server(settings: dict, *, workers: int = 1, redis: bool | None = None,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
         "OUTBOX_POLL_SECONDS": "0.2",
+        "SWEEP_SECONDS": "0",  # no background sweeps racing the tests; they sweep explicitly
         "LOG_LEVEL": "warning",
     }
     use_redis = settings["REDIS_URL"] is not None if redis is None else redis

@@ -1,9 +1,164 @@
-"""WebSocket endpoint (filled in by the realtime layer)."""
+"""The WebSocket endpoint: ``/ws?room=<room>&since=<seq>``.
+
+The handshake is checked before it is accepted (Origin, no compression);
+then the socket's rooms are authorized, it is subscribed, gets what it missed
+since `since` in one message, and from then on every fragment of its rooms.
+Close codes: 1008 when the client must not come back (forbidden or unknown
+room), 1012 when it should (server restart, too slow) — htmx reconnects
+after 1012 but not after a normal 1000.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Blueprint, Flask, abort, current_app, request, url_for
+from flask_login import current_user
+from simple_websocket import ConnectionClosed
+
+from app.extensions import db, sock
+from app.realtime import rooms
+from app.realtime.feed import current_sequence
+from app.realtime.hub import hub_for
+from app.realtime.subscriber import Subscriber
+from app.services import permissions
+from app.web.access import ANYONE, requires
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("realtime", __name__)
+
+POLICY_VIOLATION = 1008
+INTERNAL_ERROR = 1011
+MAX_ROOMS = 4  # rooms one socket may join (a page opens one socket)
+IDLE_WAIT = 30.0  # seconds; a safety net, the socket's event wakes the loop
+SEND_TIMEOUT = 10.0  # a client that accepts nothing for this long is dropped
 
 
 def register(app: Flask) -> None:
-    """Mount the WebSocket route."""
+    """Mount the WebSocket route; give templates the current sequence and the socket URL."""
+    app.register_blueprint(bp)
+    app.jinja_env.globals["live_sequence"] = lambda: current_sequence(db.session)
+    app.jinja_env.globals["live_socket_url"] = socket_path
+
+
+def socket_path(room: str | list[str], since: int) -> str:
+    """The socket's URL without scheme and host, so the page's own scheme picks ws or wss."""
+    parts = urlsplit(url_for("realtime.socket", room=room, since=since))
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+@bp.before_request
+def _check_handshake() -> None:
+    # Runs before flask-sock accepts the upgrade, so a refusal is a plain HTTP 403.
+    origin = request.headers.get("Origin")
+    if origin is not None and _origin(origin) not in _allowed_origins():
+        abort(403, "This site may not open a live connection here.")
+    # simple-websocket accepts permessage-deflate whenever it is offered; it costs ~5x
+    # CPU per send and ~6x memory per socket, so the server never sees the offer.
+    request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.strip().lower())
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    netloc = parts.hostname or ""
+    if port and port != default:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _allowed_origins() -> set[str]:
+    config = current_app.config
+    allowed = {_origin(config.get("PUBLIC_BASE_URL") or "")}
+    allowed |= {_origin(o) for o in config.get("WS_ALLOWED_ORIGINS") or ()}
+    for origin in list(allowed):  # the two names of the loopback are the same site
+        for a, b in (("127.0.0.1", "localhost"), ("localhost", "127.0.0.1")):
+            if f"://{a}" in origin:
+                allowed.add(origin.replace(f"://{a}", f"://{b}", 1))
+    allowed.discard("")
+    return allowed
+
+
+@sock.route("/ws", bp=bp)
+@requires(ANYONE)
+def socket(ws) -> None:
+    """A page's live connection: what it missed since `since`, then its rooms' fragments."""
+    watched = _authorized_rooms(request.args.getlist("room"))
+    since = request.args.get("since", "")
+    db.session.remove()  # hold no connection or snapshot for the socket's lifetime
+    if not watched or (since and not since.isdigit()):
+        _close(ws, POLICY_VIOLATION, "This room does not exist or is not open to you.")
+        return
+    subscriber = Subscriber(frozenset(watched), frozenset(watched.values()),
+                            limit=current_app.config.get("WS_SEND_QUEUE", 100), wake=ws.event)
+    try:
+        hub = hub_for(current_app._get_current_object())
+    except Exception:  # a hub failure fails this socket only, and the client retries
+        log.exception("realtime hub unavailable")
+        _close(ws, INTERNAL_ERROR, "Live updates are unavailable; retrying.")
+        return
+    hub.subscribe(subscriber)  # before catching up, so nothing falls between the two
+    try:
+        _serve(ws, subscriber, hub.catch_up(subscriber, int(since) if since else None))
+    except Exception:
+        log.exception("live connection failed")
+        _close(ws, INTERNAL_ERROR, "Live updates failed; retrying.")
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+def _authorized_rooms(names: list[str]) -> dict[str, int] | None:
+    """{room: tournament id} when every asked room exists and the user may watch it."""
+    if not 0 < len(names) <= MAX_ROOMS:
+        return None
+    user = current_user if current_user.is_authenticated else None
+    watched = {}
+    for name in names:
+        tournament = rooms.owner(name)
+        if tournament is None or not permissions.can_view(user, tournament):
+            return None
+        watched[name] = tournament.id
+    return watched
+
+
+def _serve(ws, subscriber: Subscriber, first: str) -> None:
+    """Send `first`, then queued fragments as they come, until either side closes."""
+    if ws.ping_interval:  # simple-websocket reads only after select(), so this bounds sends
+        ws.sock.settimeout(SEND_TIMEOUT)
+    try:
+        ws.send(first)
+        while _turn(ws, subscriber):
+            pass
+    except (ConnectionClosed, OSError):
+        return  # the peer is gone or stalled: nothing more to do
+
+
+def _turn(ws, subscriber: Subscriber) -> bool:
+    """One turn of the socket's loop: send what is queued, or wait; False when done."""
+    subscriber.wake.clear()
+    while ws.receive(timeout=0) is not None:
+        pass  # pages send nothing yet; drop what arrives (issue 6 rate-limits it)
+    if not ws.connected:
+        return False
+    if subscriber.close_code is not None:
+        _close(ws, subscriber.close_code, subscriber.close_reason)
+        return False
+    messages = subscriber.take()
+    for message in messages:
+        ws.send(message)
+    if not messages:
+        subscriber.wake.wait(IDLE_WAIT)
+    return True
+
+
+def _close(ws, code: int, reason: str) -> None:
+    try:
+        ws.close(code, reason)
+    except (ConnectionClosed, OSError):
+        pass  # already closed by the peer

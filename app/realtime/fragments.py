@@ -1,0 +1,72 @@
+"""Fragment rendering: what each event looks like, per room, as HTML.
+
+A renderer turns one event into ``{room: html}`` using the same partials the
+pages include (with ``oob=True``), from the current database state — so a
+fragment is full-state and idempotent, and a replayed or duplicated one is
+harmless. Renderers run in a neutral context (no user, no request): a
+fragment is broadcast, so it must not depend on who receives it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from flask import Flask, render_template
+
+from app.extensions import db
+from app.models import Tournament
+from app.realtime.feed import Event
+from app.realtime.rooms import tournament_room
+
+log = logging.getLogger(__name__)
+
+Renderer = Callable[[Event], dict[str, str]]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(event_type: str) -> Callable[[Renderer], Renderer]:
+    """Register the function that renders events of `event_type`."""
+
+    def register(fn: Renderer) -> Renderer:
+        _RENDERERS[event_type] = fn
+        return fn
+
+    return register
+
+
+def render(event: Event) -> dict[str, str]:
+    """The fragments of `event` by room ({} for event types nobody renders)."""
+    fn = _RENDERERS.get(event.type)
+    return fn(event) if fn else {}
+
+
+def message(seq: int, html: str) -> str:
+    """One socket message: a sequence marker the page's JS reads, then the fragments.
+
+    The marker is an inert <template>: the socket element swaps nothing itself
+    (hx-swap="none"); only the fragments' hx-swap-oob elements land on the page.
+    """
+    return f'<template data-live-seq="{seq}"></template>{html}'
+
+
+@contextmanager
+def render_context(app: Flask) -> Iterator[None]:
+    """A fresh app and request context of nobody, with a database session closed afterwards."""
+    base_url = app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+    with app.app_context(), app.test_request_context("/", base_url=base_url):
+        try:
+            yield
+        finally:
+            # Never leave a transaction open: it would hold locks (TRUNCATE, DDL) and snapshots.
+            db.session.remove()
+
+
+@renderer("tournament_updated")
+def _tournament_updated(event: Event) -> dict[str, str]:
+    tournament = db.session.get(Tournament, event.tournament_id) if event.tournament_id else None
+    if tournament is None:
+        return {}
+    html = render_template("partials/tournament_status.html", tournament=tournament, oob=True)
+    return {tournament_room(tournament.id): html}

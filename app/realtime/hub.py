@@ -1,0 +1,167 @@
+"""The hub: one per web process, tails the outbox and fans fragments out to rooms.
+
+Started lazily by the first WebSocket (so CLI commands and workers never run
+one). A background thread — a greenlet under gunicorn's gevent worker — reads
+new events in short sessions of its own, renders each event once per room and
+puts the same string on every socket of that room. It wakes when this process
+commits events (`broker.notify_committed`), when another process publishes on
+Redis, and on a poll: every ``OUTBOX_POLL_SECONDS`` without Redis (or while
+Redis is unreachable), every ``OUTBOX_SAFETY_POLL_SECONDS`` with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+
+from flask import Flask
+
+from app.extensions import db
+from app.realtime import fragments
+from app.realtime.broker import HUB_KEY, Listener
+from app.realtime.feed import Event, Feed, current_sequence, missed
+from app.realtime.rooms import Rooms
+from app.realtime.subscriber import SERVICE_RESTART, Subscriber
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+_hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+_start_lock = threading.Lock()
+
+
+def hub_for(app: Flask) -> Hub:
+    """This process's hub for `app`, started on first use."""
+    hub = app.extensions.get(HUB_KEY)
+    if hub is None:
+        with _start_lock:
+            hub = app.extensions.get(HUB_KEY)
+            if hub is None:
+                hub = Hub(app)
+                hub.start()
+                app.extensions[HUB_KEY] = hub
+    return hub
+
+
+def shutdown_all(code: int = SERVICE_RESTART) -> None:
+    """Close every socket of every hub in this process (server shutdown: clients come back)."""
+    for hub in list(_hubs):
+        hub.stop(code)
+
+
+class Hub:
+    """Tails the outbox and delivers each event's fragments to the sockets of its rooms."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.rooms = Rooms()
+        self.feed: Feed | None = None
+        self.listener: Listener | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._failing = False
+        self._poll = float(app.config.get("OUTBOX_POLL_SECONDS", 0.5))
+        self._safety_poll = float(app.config.get("OUTBOX_SAFETY_POLL_SECONDS", 5.0))
+
+    def start(self) -> None:
+        """Begin after the newest committed event and start the background threads."""
+        with fragments.render_context(self.app):
+            self.feed = Feed.at_end(db.session)
+        threading.Thread(target=self._run, name="realtime-hub", daemon=True).start()
+        if url := self.app.config.get("REDIS_URL"):
+            self.listener = Listener(url, self.wake)
+            self.listener.start()
+        _hubs.add(self)
+        log.info("realtime hub started at sequence %s", self.feed.cursor)
+
+    def wake(self) -> None:
+        """Look at the outbox now."""
+        self._wake.set()
+
+    def stop(self, code: int = SERVICE_RESTART) -> None:
+        """Stop tailing and ask every socket to close with `code`."""
+        self._stopping.set()
+        self._wake.set()
+        if self.listener:
+            self.listener.stop()
+        for subscriber in self.rooms.everyone():
+            subscriber.close(code, "server restarting")
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Start delivering the subscriber's rooms to it (refused while stopping)."""
+        if self._stopping.is_set():
+            subscriber.close(SERVICE_RESTART, "server restarting")
+        self.rooms.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.rooms.remove(subscriber)
+
+    def catch_up(self, subscriber: Subscriber, since: int | None) -> str:
+        """A socket's first message: what it missed since `since`, or just the sequence.
+
+        Fragments show the current state, so an event rendered once stands for all
+        its repeats; the marker carries the newest sequence number replayed.
+        """
+        with fragments.render_context(self.app):
+            if since is None:
+                return fragments.message(current_sequence(db.session), "")
+            seq, parts, seen = since, [], set()
+            for event in missed(db.session, subscriber.tournament_ids, since):
+                seq = max(seq, event.id)
+                key = (event.type, event.tournament_id, repr(sorted(event.payload.items())))
+                if key not in seen:
+                    seen.add(key)
+                    rendered = self._render(event)
+                    parts.extend(html for room, html in rendered.items()
+                                 if room in subscriber.rooms)
+        return fragments.message(seq, "".join(parts))
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._interval())
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                self.pump()
+            except Exception:  # the database may be away: keep the hub alive and retry
+                if not self._failing:
+                    log.exception("realtime hub cannot read the outbox; retrying every second")
+                self._failing = True
+                self._stopping.wait(1.0)
+            else:
+                if self._failing:
+                    log.info("realtime hub reads the outbox again")
+                self._failing = False
+
+    def _interval(self) -> float:
+        listening = self.listener is not None and self.listener.connected
+        return self._safety_poll if listening else self._poll
+
+    def pump(self) -> None:
+        """Deliver every event committed since the last pump."""
+        more = True
+        while more and not self._stopping.is_set():
+            with fragments.render_context(self.app):
+                events, more = self.feed.read(db.session, BATCH)
+                for event in events:
+                    self._dispatch(event)
+
+    def _dispatch(self, event: Event) -> None:
+        if not self.rooms.watching(event.tournament_id):
+            return  # nobody watches: render nothing
+        for room, html in self._render(event).items():
+            members = self.rooms.members(room)
+            if members:
+                message = fragments.message(event.id, html)  # once per room, shared by all
+                for subscriber in members:
+                    subscriber.offer(message)
+
+    def _render(self, event: Event) -> dict[str, str]:
+        try:
+            return fragments.render(event)
+        except Exception:  # one bad fragment must not stop the others
+            log.exception("could not render event %s (%s)", event.id, event.type)
+            db.session.rollback()
+            return {}

@@ -1,0 +1,93 @@
+"""Rooms: named groups of sockets that receive the same fragments.
+
+A room is a string ``"<kind>:<id>"`` — ``tournament:5``, ``match:42``,
+``station:3``. Every room lives inside one tournament, which decides who may
+join it (see `owner`) and lets the hub skip events nobody watches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.extensions import db
+from app.models import Tournament
+
+if TYPE_CHECKING:
+    from app.realtime.subscriber import Subscriber
+
+KINDS = ("tournament", "match", "station")
+
+# kind -> loader of the tournament that owns room `<kind>:<id>`; later issues add match, station.
+_OWNERS: dict[str, Callable[[int], Tournament | None]] = {
+    "tournament": lambda tournament_id: db.session.get(Tournament, tournament_id),
+}
+
+
+def tournament_room(tournament_id: int) -> str:
+    """The room of a tournament's pages."""
+    return f"tournament:{tournament_id}"
+
+
+def parse(room: str) -> tuple[str, int] | None:
+    """Split a room name into (kind, id); None when it is not a valid room name."""
+    kind, _, ident = room.partition(":")
+    if kind not in KINDS or not ident.isdigit() or len(ident) > 18:
+        return None
+    return kind, int(ident)
+
+
+def owner(room: str) -> Tournament | None:
+    """The tournament a room belongs to, or None for unknown rooms and missing objects."""
+    parsed = parse(room)
+    if parsed is None or parsed[0] not in _OWNERS:
+        return None
+    return _OWNERS[parsed[0]](parsed[1])
+
+
+class Rooms:
+    """The registry of which sockets are in which room (one per hub)."""
+
+    def __init__(self) -> None:
+        self._members: dict[str, set[Subscriber]] = {}
+        self._watchers: Counter[int] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, subscriber: Subscriber) -> None:
+        """Put a socket in each of its rooms."""
+        with self._lock:
+            for room in subscriber.rooms:
+                self._members.setdefault(room, set()).add(subscriber)
+            self._watchers.update(subscriber.tournament_ids)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        """Take a socket out of its rooms."""
+        with self._lock:
+            for room in subscriber.rooms:
+                members = self._members.get(room)
+                if members is not None:
+                    members.discard(subscriber)
+                    if not members:
+                        del self._members[room]
+            self._watchers.subtract(subscriber.tournament_ids)
+            self._watchers += Counter()  # drop zero counts
+
+    def members(self, room: str) -> tuple[Subscriber, ...]:
+        """A snapshot of the sockets in `room` (safe to iterate while others join or leave)."""
+        with self._lock:
+            return tuple(self._members.get(room, ()))
+
+    def everyone(self) -> tuple[Subscriber, ...]:
+        """Every socket in any room."""
+        with self._lock:
+            return tuple({s for members in self._members.values() for s in members})
+
+    def watching(self, tournament_id: int | None) -> bool:
+        """Whether any socket is in a room of this tournament."""
+        return tournament_id is not None and self._watchers[tournament_id] > 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len({s for members in self._members.values() for s in members})
