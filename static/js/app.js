@@ -124,3 +124,11 @@ window.addEventListener("pageshow", function () {
     delete b.dataset.autoDisabled;
   });
 });
+
+// A new tournament form starts in the organizer's own time zone (when the list has it).
+document.addEventListener("DOMContentLoaded", function () {
+  var select = document.querySelector("form[data-guess-timezone] select[name=timezone]");
+  if (!select || select.value !== "UTC") return;
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && select.querySelector('option[value="' + zone.replace(/"/g, "") + '"]')) select.value = zone;
+});

@@ -23,7 +23,9 @@ def solo_game(app) -> Game:
     return game
 
 
-def test_new_user_signs_up_and_creates_a_tournament(page, solo_game):
+def test_new_user_signs_up_and_creates_a_tournament(make_page, solo_game):
+    # An organizer in Berlin: the form offers their zone and reads the times in it.
+    page = make_page(timezone_id="Europe/Berlin")
     page.goto("/signup")
     page.get_by_label("Username").fill("newcomer")
     page.get_by_label("Display name").fill("New Comer")
@@ -39,6 +41,7 @@ def test_new_user_signs_up_and_creates_a_tournament(page, solo_game):
     page.locator("[name=game]").select_option(str(solo_game.id))
     page.locator("[name=format]").select_option("single_elimination")
     page.locator("[name=capacity]").fill("8")
+    expect(page.locator("[name=timezone]")).to_have_value("Europe/Berlin")
     page.locator("[name=starts_at]").fill("2031-05-01T18:30")
     page.get_by_role("button", name="Create tournament").click()
 
@@ -47,7 +50,7 @@ def test_new_user_signs_up_and_creates_a_tournament(page, solo_game):
     tournament = db.session.scalar(select(Tournament).where(Tournament.name == "Smoke Test Cup"))
     assert page.url.endswith(f"/manage/t/{tournament.slug}/")
     assert tournament.slug == "smoke-test-cup"
-    assert tournament.starts_at == datetime(2031, 5, 1, 18, 30, tzinfo=UTC)
+    assert tournament.starts_at == datetime(2031, 5, 1, 16, 30, tzinfo=UTC)  # 18:30 CEST
     assert tournament.created_by_id == db.session.scalar(
         select(User.id).where(User.username == "newcomer"))
 
