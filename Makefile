@@ -54,7 +54,7 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python bench/brackets.py
+	$(BIN)/python bench/pages.py
 
 worker: install
 	$(BIN)/python -m worker

@@ -10,6 +10,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 10
+# gunicorn's control socket lives at one fixed path per user, shared by every server on the
+# machine (tests and benchmarks start several); nothing here uses it.
+control_socket_disable = True
 keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
@@ -50,3 +53,4 @@ def worker_int(worker):
     from app.realtime.hub import shutdown_all
 
     shutdown_all()
+
