@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
 from app.services.errors import Invalid
+
+T = TypeVar("T")
+# A unique constraint caught what the service's own checks could not see: a concurrent twin.
+RACE_MESSAGE = ("Someone made the same change at the same moment; nothing of yours was saved. "
+                "Check the form and try again.")
 
 
 def apply_errors(form: FlaskForm, error: Invalid) -> None:
@@ -17,3 +28,29 @@ def apply_errors(form: FlaskForm, error: Invalid) -> None:
             form.form_errors.append(message)
     if not error.fields:
         form.form_errors.append(error.message)
+
+
+@dataclass
+class Submission(Generic[T]):
+    """What became of a submitted form: `ok` with the action's `value`, or errors on the form."""
+
+    ok: bool
+    value: T | None = None
+
+
+def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
+    """Validate `form`, run `action` and commit; on refusal, roll back and show why."""
+    if not form.validate_on_submit():
+        return Submission(False)
+    try:
+        value = action()
+        db.session.commit()
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return Submission(False)
+    except IntegrityError:
+        db.session.rollback()
+        form.form_errors.append(RACE_MESSAGE)
+        return Submission(False)
+    return Submission(True, value)

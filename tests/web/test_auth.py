@@ -139,3 +139,30 @@ def test_create_admin_command(runner):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "boss"))
     assert user.is_admin
+
+
+def test_two_signups_for_one_username_at_once_make_one_account(app):
+    import threading
+
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def sign_up(i: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/signup", data={"username": "racer", "display_name": f"R{i}",
+                                                "email": f"racer{i}@example.com",
+                                                "password": "longenough1"})
+        statuses.append((response.status_code, response.get_data(as_text=True)))
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(code for code, _ in statuses)
+    assert codes == [302, 400, 400, 400]
+    for code, body in statuses:
+        if code == 400:
+            assert "That username is taken." in body or "same moment" in body
+    assert db.session.scalar(select(db.func.count(User.id))) == 1

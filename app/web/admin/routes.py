@@ -8,10 +8,10 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import LOBBY_FIELDS, Game
 from app.services import games as games_service
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict
 from app.web.access import SITE_ADMIN, requires
 from app.web.admin.forms import GameForm
-from app.web.forms import apply_errors
+from app.web.forms import submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -28,17 +28,11 @@ def games():
 def game_new():
     """Add a game."""
     form = GameForm()
-    if form.validate_on_submit():
-        try:
-            game = games_service.create(current_user, form.name.data, form.team_size.data,
-                                        form.lobby_fields.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash(f"{game.name} added.", "success")
-            return redirect(url_for("admin.games"), 303)
+    done = submit(form, lambda: games_service.create(current_user, form.name.data,
+                                                     form.team_size.data, form.lobby_fields.data))
+    if done.ok:
+        flash(f"{done.value.name} added.", "success")
+        return redirect(url_for("admin.games"), 303)
     return _form_page(form)
 
 
@@ -47,17 +41,11 @@ def game_new():
 def game_edit(game: Game):
     """Change a game's name, team size and lobby fields."""
     form = GameForm(obj=game)
-    if form.validate_on_submit():
-        try:
-            games_service.update(current_user, game, form.name.data, form.team_size.data,
-                                 form.lobby_fields.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash(f"{game.name} saved.", "success")
-            return redirect(url_for("admin.games"), 303)
+    done = submit(form, lambda: games_service.update(current_user, game, form.name.data,
+                                                     form.team_size.data, form.lobby_fields.data))
+    if done.ok:
+        flash(f"{game.name} saved.", "success")
+        return redirect(url_for("admin.games"), 303)
     return _form_page(form, game)
 
 

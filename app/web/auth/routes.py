@@ -18,10 +18,9 @@ from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db, limiter
 from app.services import accounts
-from app.services.errors import Invalid
 from app.web.access import ANYONE, SIGNED_IN, requires
 from app.web.auth.forms import LoginForm, PasswordForm, ProfileForm, SignupForm
-from app.web.forms import apply_errors
+from app.web.forms import submit
 
 bp = Blueprint("auth", __name__)
 
@@ -52,18 +51,12 @@ def _failed(response) -> bool:
 def signup():
     """Create an account and log in."""
     form = SignupForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.sign_up(form.username.data, form.display_name.data,
-                                    form.email.data, form.password.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            _start_session(user)
-            flash(f"Welcome, {user.display_name}!", "success")
-            return redirect(_safe_next(url_for("public.index")))
+    done = submit(form, lambda: accounts.sign_up(form.username.data, form.display_name.data,
+                                                 form.email.data, form.password.data))
+    if done.ok:
+        _start_session(done.value)
+        flash(f"Welcome, {done.value.display_name}!", "success")
+        return redirect(_safe_next(url_for("public.index")))
     status = 400 if form.errors else 200
     return render_template("pages/auth/signup.html", form=form), status
 
@@ -111,15 +104,10 @@ def account():
 def account_profile():
     """Change the display name."""
     profile = ProfileForm()
-    if profile.validate_on_submit():
-        try:
-            accounts.update_profile(current_user, profile.display_name.data)
-            db.session.commit()
-            flash("Display name saved.", "success")
-            return redirect(url_for("auth.account"))
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(profile, error)
+    if submit(profile, lambda: accounts.update_profile(current_user,
+                                                        profile.display_name.data)).ok:
+        flash("Display name saved.", "success")
+        return redirect(url_for("auth.account"))
     return render_template("pages/auth/account.html", profile=profile,
                            password=PasswordForm(formdata=None)), 400
 
@@ -129,17 +117,10 @@ def account_profile():
 def account_password():
     """Change the password; every other session of this account ends."""
     password = PasswordForm()
-    if password.validate_on_submit():
-        try:
-            accounts.change_password(current_user, password.current_password.data,
-                                     password.new_password.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(password, error)
-        else:
-            _start_session(current_user._get_current_object())
-            flash("Password changed. Your other sessions were logged out.", "success")
-            return redirect(url_for("auth.account"))
+    if submit(password, lambda: accounts.change_password(
+            current_user, password.current_password.data, password.new_password.data)).ok:
+        _start_session(current_user._get_current_object())
+        flash("Password changed. Your other sessions were logged out.", "success")
+        return redirect(url_for("auth.account"))
     return render_template("pages/auth/account.html", profile=ProfileForm(obj=current_user),
                            password=password), 400

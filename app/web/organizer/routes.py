@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField
 from wtforms.validators import InputRequired
 
@@ -14,7 +13,7 @@ from app.models import Status, Tournament
 from app.services import request_keys, tournaments
 from app.services.errors import Invalid
 from app.web.access import SIGNED_IN, TOURNAMENT_ORGANIZER, TOURNAMENT_STAFF, requires
-from app.web.forms import apply_errors
+from app.web.forms import Submission, submit
 from app.web.organizer.forms import TournamentForm, fill_from, to_input
 
 bp = Blueprint("organizer", __name__, url_prefix="/manage")
@@ -49,21 +48,14 @@ def tournament_new():
         flash("There are no games yet: a site admin must add one first.", "error")
     if not form.is_submitted():
         form.request_key.data = request_keys.new_key()
-    if form.validate_on_submit():
-        try:
-            tournament = tournaments.create(current_user, to_input(form), form.request_key.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        except IntegrityError:  # the same form, submitted twice at once: show the first
-            db.session.rollback()
-            tournament = request_keys.replay(current_user, form.request_key.data, Tournament)
-            if tournament is None:
-                raise
-        if not form.errors and not form.form_errors:
-            flash("Tournament created as a draft. Publish it when you are ready.", "success")
-            return redirect(url_for("organizer.tournament", slug=tournament.slug))
+    done = submit(form, lambda: tournaments.create(current_user, to_input(form),
+                                                   form.request_key.data))
+    if not done.ok and form.is_submitted():  # the same form, submitted twice at once?
+        earlier = request_keys.replay(current_user, form.request_key.data, Tournament)
+        done = Submission(earlier is not None, earlier)
+    if done.ok:
+        flash("Tournament created as a draft. Publish it when you are ready.", "success")
+        return redirect(url_for("organizer.tournament", slug=done.value.slug))
     status = 400 if form.is_submitted() else 200
     return render_template("pages/organizer/tournament_form.html", form=form,
                            tournament=None), status
@@ -85,16 +77,10 @@ def tournament_edit(tournament):
     form = TournamentForm()
     if not form.is_submitted():
         fill_from(form, tournament)
-    elif form.validate_on_submit():
-        try:
-            changes = tournaments.update(current_user, tournament, to_input(form))
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash("Saved." if changes else "Nothing changed.", "success")
-            return redirect(url_for("organizer.tournament", slug=tournament.slug))
+    elif (done := submit(form, lambda: tournaments.update(current_user, tournament,
+                                                          to_input(form)))).ok:
+        flash("Saved." if done.value else "Nothing changed.", "success")
+        return redirect(url_for("organizer.tournament", slug=tournament.slug))
     status = 400 if form.is_submitted() else 200
     return render_template("pages/organizer/tournament_form.html", form=form,
                            tournament=tournament), status

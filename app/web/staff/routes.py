@@ -10,7 +10,7 @@ from app.models import Tournament
 from app.services import audit_log, permissions, staff
 from app.services.errors import Conflict, Invalid, NotFound
 from app.web.access import TOURNAMENT_ORGANIZER, TOURNAMENT_STAFF, requires
-from app.web.forms import apply_errors
+from app.web.forms import submit
 from app.web.staff.forms import AddStaffForm, AuditFilterForm, RoleForm
 
 bp = Blueprint("staff", __name__, url_prefix="/manage/t/<slug>")
@@ -28,16 +28,12 @@ def index(tournament: Tournament):
 def add(tournament: Tournament):
     """Add a user to the staff by username."""
     form = AddStaffForm()
-    if form.validate_on_submit():
-        try:
-            member = staff.add(current_user, tournament, form.username.data, form.role.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash(f"{member.user.display_name} is now {_role_phrase(member.role)}.", "success")
-            return _back(tournament)
+    done = submit(form, lambda: staff.add(current_user, tournament, form.username.data,
+                                          form.role.data))
+    if done.ok:
+        member = done.value
+        flash(f"{member.user.display_name} is now {_role_phrase(member.role)}.", "success")
+        return _back(tournament)
     return _staff_page(tournament, add_form=form, status=400)
 
 

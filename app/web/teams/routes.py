@@ -14,7 +14,7 @@ from app.models import Team
 from app.services import permissions, teams
 from app.services.errors import Conflict, Invalid
 from app.web.access import SIGNED_IN, TEAM_CAPTAIN, requires
-from app.web.forms import apply_errors
+from app.web.forms import submit
 from app.web.teams.forms import ActionForm, CreateTeamForm, DisbandForm, InviteForm, TransferForm
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
@@ -83,16 +83,10 @@ def show(team):
 def create():
     """Create a team; the creator becomes its captain."""
     form = CreateTeamForm()
-    if form.validate_on_submit():
-        try:
-            team = teams.create(current_user, form.name.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash(f"Team {team.name} created. Invite your players below.", "success")
-            return redirect(_team_url(team))
+    done = submit(form, lambda: teams.create(current_user, form.name.data))
+    if done.ok:
+        flash(f"Team {done.value.name} created. Invite your players below.", "success")
+        return redirect(_team_url(done.value))
     return _index_page(form, 400)
 
 
@@ -101,16 +95,10 @@ def create():
 def invite(team):
     """Invite a player by username."""
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            invitation = teams.invite(current_user, team, form.username.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash(f"Invitation sent to {invitation.user.username}.", "success")
-            return redirect(_team_url(team))
+    done = submit(form, lambda: teams.invite(current_user, team, form.username.data))
+    if done.ok:
+        flash(f"Invitation sent to {done.value.user.username}.", "success")
+        return redirect(_team_url(team))
     return _team_page(team, 400, invite_form=form)
 
 
@@ -119,17 +107,12 @@ def invite(team):
 def transfer(team):
     """Hand the captaincy to another member."""
     form = _transfer_form(team, formdata=True)
-    if form.validate_on_submit():
-        try:
-            changed = teams.transfer_captaincy(current_user, team, form.new_captain.data)
-            db.session.commit()
-        except Invalid as error:
-            db.session.rollback()
-            apply_errors(form, error)
-        else:
-            flash(f"{team.captain.display_name} is now the captain of {team.name}." if changed
-                  else f"{team.captain.display_name} is already the captain.", "success")
-            return redirect(_team_url(team))
+    done = submit(form, lambda: teams.transfer_captaincy(current_user, team,
+                                                         form.new_captain.data))
+    if done.ok:
+        flash(f"{team.captain.display_name} is now the captain of {team.name}." if done.value
+              else f"{team.captain.display_name} is already the captain.", "success")
+        return redirect(_team_url(team))
     return _team_page(team, 400, transfer_form=form)
 
 
