@@ -97,7 +97,7 @@ def test_bad_input_re_renders_the_form_with_the_field_error(client, admin, game,
     body = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Please correct the highlighted fields" in body
-    assert f'id="{field}-error">{message}' in body
+    assert f'id="{field}-error"><p>{message}</p>' in body
     assert body.count('class="error"') == 1
     assert set(_games()) == {"Rocket League"}
 
