@@ -119,6 +119,7 @@ def _app_context(request) -> Iterator[None]:
     application = request.getfixturevalue("app")
     with application.app_context():
         yield
+        _check_ledger()
         _empty_database()
     _reset_rate_limits(application)
 
@@ -130,6 +131,26 @@ def _needs_app(request) -> bool:
     )
 
 
+def _check_ledger() -> None:
+    """After every test: the ledger balances, whatever the test did."""
+    from app.extensions import db
+
+    db.session.rollback()
+    unbalanced = db.session.execute(text(
+        "SELECT transaction_id, SUM(amount) FROM ledger_entries GROUP BY transaction_id "
+        "HAVING SUM(amount) != 0")).all()
+    assert unbalanced == [], f"ledger transactions that do not sum to zero: {unbalanced}"
+    drift = db.session.execute(text(
+        "SELECT a.id, a.balance, COALESCE(SUM(e.amount), 0) FROM ledger_accounts a "
+        "LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id, a.balance "
+        "HAVING a.balance != COALESCE(SUM(e.amount), 0)")).all()
+    assert drift == [], f"account balances that differ from their entries: {drift}"
+    negative = db.session.execute(text(
+        "SELECT id, balance FROM ledger_accounts WHERE kind = 'WALLET' AND balance < 0")).all()
+    assert negative == [], f"negative wallets: {negative}"
+    db.session.rollback()
+
+
 def _empty_database() -> None:
     from app.extensions import db
 
@@ -137,10 +158,18 @@ def _empty_database() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # TRUNCATE does not fire the ledger's append-only row triggers.
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+            return
+        # SQLite has no TRUNCATE: lift the append-only triggers for the clean-up only.
+        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        triggers = triggers.all()
+        for name, _sql in triggers:
+            conn.execute(text(f'DROP TRIGGER "{name}"'))
+        for table in tables:
+            conn.execute(text(f"DELETE FROM {table}"))
+        for _name, sql in triggers:
+            conn.execute(text(sql))
 
 
 def _reset_rate_limits(application) -> None:

@@ -3,7 +3,17 @@
 from app.models.audit import AuditLog
 from app.models.base import Base, utcnow
 from app.models.game import LOBBY_FIELDS, Game
+from app.models.ledger import Account, AccountKind, LedgerEntry, LedgerTransaction
 from app.models.outbox import OutboxEvent
+from app.models.payment import Payment, PaymentMethod, PaymentStatus
+from app.models.registration import (
+    ACTIVE,
+    HOLDS_SLOT,
+    MemberRole,
+    Registration,
+    RegistrationMember,
+    RegistrationStatus,
+)
 from app.models.request_key import RequestKey
 from app.models.team import InviteStatus, Team, TeamInvite, TeamMember
 from app.models.tournament import (
@@ -19,6 +29,19 @@ from app.models.tournament import (
 from app.models.user import User
 
 __all__ = [
+    "ACTIVE",
+    "HOLDS_SLOT",
+    "Account",
+    "AccountKind",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "MemberRole",
+    "Payment",
+    "PaymentMethod",
+    "PaymentStatus",
+    "Registration",
+    "RegistrationMember",
+    "RegistrationStatus",
     "LOBBY_FIELDS",
     "AuditLog",
     "Base",

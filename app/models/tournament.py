@@ -77,6 +77,10 @@ class Tournament(Timestamped, Base):
     # The organizer's zone: forms show and read times in it; pages show the viewer's own.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
+    # Registration and check-in rules.
+    max_substitutes: Mapped[int] = mapped_column(default=2)
+    auto_remove_no_shows: Mapped[bool] = mapped_column(default=False)
+
     best_of: Mapped[int] = mapped_column(default=1)
     best_of_finals: Mapped[int] = mapped_column(default=3)
     # {"<round>": best_of} overrides for individual rounds.
