@@ -105,10 +105,18 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.auth.routes import bp as auth_bp
     from app.web.ops.routes import bp as ops_bp
     from app.web.organizer.routes import bp as organizer_bp
+    from app.web.payments.routes import bp as payments_bp
     from app.web.public.routes import bp as public_bp
+    from app.web.registration_panel.routes import bp as registration_panel_bp
+    from app.web.registrations.routes import bp as registrations_bp
     from app.web.staff.routes import bp as staff_bp
     from app.web.teams.routes import bp as teams_bp
+    from app.web.wallet.routes import bp as wallet_bp
 
     for bp in (public_bp, auth_bp, organizer_bp, staff_bp, teams_bp, admin_bp, ops_bp, api_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(wallet_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(registration_panel_bp)
+    app.register_blueprint(registrations_bp)
     realtime_routes.register(app)

@@ -38,7 +38,8 @@ def from_environment(env: str | None = None) -> dict:
     """Build the configuration mapping for `env` (development, production, test)."""
     env = env or os.environ.get("BRACKETEER_ENV", "development")
     instance = Path(os.environ.get("INSTANCE_DIR", INSTANCE))
-    public_base_url = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    public_base_url = os.environ.get("PUBLIC_BASE_URL") or (
+        f"http://127.0.0.1:{os.environ.get('PORT', '5000')}")
     redis_url = os.environ.get("REDIS_URL") or None
     config = {
         "ENV_NAME": env,

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Tournament
 from app.realtime.feed import Event
 from app.realtime.rooms import tournament_room
+from app.services import registrations
 
 log = logging.getLogger(__name__)
 
@@ -69,4 +70,14 @@ def _tournament_updated(event: Event) -> dict[str, str]:
     if tournament is None:
         return {}
     html = render_template("partials/tournament_status.html", tournament=tournament, oob=True)
+    return {tournament_room(tournament.id): html}
+
+
+@renderer("registrations_changed")
+def _registrations_changed(event: Event) -> dict[str, str]:
+    tournament = db.session.get(Tournament, event.tournament_id) if event.tournament_id else None
+    if tournament is None:
+        return {}
+    html = render_template("partials/participants.html", tournament=tournament,
+                           roster=registrations.roster(tournament), oob=True)
     return {tournament_room(tournament.id): html}

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    RegistrationMember,
     StaffMember,
     StaffRole,
     Status,
@@ -47,8 +48,16 @@ def can_coordinate(user: User | None, tournament: Tournament) -> bool:
 
 
 def is_participant(user: User | None, tournament: Tournament) -> bool:
-    """Whether the user plays in the tournament (registrations arrive with issue 3)."""
-    return False
+    """Whether the user is on the roster of an active registration in the tournament."""
+    if not _signed_in(user):
+        return False
+    return db.session.scalar(
+        select(RegistrationMember.id).where(
+            RegistrationMember.tournament_id == tournament.id,
+            RegistrationMember.user_id == user.id,
+            RegistrationMember.active,
+        )
+    ) is not None
 
 
 def can_view(user: User | None, tournament: Tournament) -> bool:

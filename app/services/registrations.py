@@ -1,8 +1,450 @@
-"""Registrations: players and teams entering a tournament (stub: owned by the registration work)."""
+"""Registrations: players and teams entering a tournament, the waitlist, withdrawals and removals.
+
+Every change first takes the tournament's row lock (`lock`), so changes to one
+tournament's registrations run one after the other: two requests for the last
+free slot produce one slot-holder and one waitlisted registration (never two
+slot-holders, never a refusal), and a double-clicked "Register" produces one
+registration and a clear "already registered" for the twin. The partial unique
+indexes on registrations and registration_members back this up in the database.
+"""
 
 from __future__ import annotations
 
-from app.models import HOLDS_SLOT, Registration, RegistrationStatus
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import (
+    ACTIVE,
+    HOLDS_SLOT,
+    MemberRole,
+    Payment,
+    PaymentStatus,
+    Registration,
+    RegistrationMember,
+    RegistrationStatus,
+    Status,
+    Team,
+    TeamMember,
+    Tournament,
+    User,
+    utcnow,
+)
+from app.realtime import events
+from app.services import audit, permissions
+from app.services.errors import Conflict, Invalid, NotAllowed, NotFound
+
+REASON_MAX = 500
+CHECKIN_DEFAULT = timedelta(minutes=30)
+STALE_MESSAGE = "This registration changed in the meantime; reload to see its current state."
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def get(tournament: Tournament, registration_id: int) -> Registration:
+    """Registration `registration_id` of this tournament; NotFound for any other."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.tournament_id != tournament.id:
+        raise NotFound("There is no such registration in this tournament.")
+    return registration
+
+
+def counts(tournament: Tournament) -> dict:
+    """{"registered", "capacity", "waitlisted", "checked_in"} for the tournament's counters."""
+    rows = dict(db.session.execute(
+        select(Registration.status, func.count()).where(Registration.tournament_id == tournament.id)
+        .group_by(Registration.status)).all())
+    checked_in = db.session.scalar(select(func.count()).where(
+        Registration.tournament_id == tournament.id,
+        Registration.status == RegistrationStatus.CONFIRMED,
+        Registration.checked_in_at.is_not(None)))
+    return {"registered": sum(rows.get(s, 0) for s in HOLDS_SLOT),
+            "capacity": tournament.capacity,
+            "waitlisted": rows.get(RegistrationStatus.WAITLISTED, 0),
+            "checked_in": checked_in}
+
+
+@dataclass
+class Roster:
+    """What the public participant list shows: counters, slot-holders and the waitlist."""
+
+    counts: dict
+    entrants: list[Registration] = field(default_factory=list)
+    waitlist: list[Registration] = field(default_factory=list)
+
+
+def roster(tournament: Tournament) -> Roster:
+    """The tournament's active registrations in registration order, with its counters."""
+    active = list(db.session.scalars(
+        select(Registration).where(Registration.tournament_id == tournament.id,
+                                   Registration.status.in_(ACTIVE))
+        .options(selectinload(Registration.members))
+        .order_by(Registration.id)).unique())
+    return Roster(counts=counts(tournament),
+                  entrants=[r for r in active if r.holds_slot],
+                  waitlist=[r for r in active if r.status == RegistrationStatus.WAITLISTED])
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the next registration to be promoted; None when it is not waitlisted."""
+    if registration.status != RegistrationStatus.WAITLISTED:
+        return None
+    return db.session.scalar(select(func.count()).where(
+        Registration.tournament_id == registration.tournament_id,
+        Registration.status == RegistrationStatus.WAITLISTED,
+        Registration.id <= registration.id))
+
+
+def registrations_of(tournament: Tournament, user: User) -> list[Registration]:
+    """What `user` should see of their own: active registrations they play in, registered
+    or captain; when there is none, their latest removed one (to say why)."""
+    plays = exists().where(RegistrationMember.registration_id == Registration.id,
+                           RegistrationMember.user_id == user.id)
+    captains = select(Team.id).where(Team.captain_id == user.id)
+    theirs = list(db.session.scalars(
+        select(Registration).where(
+            Registration.tournament_id == tournament.id,
+            or_(plays, Registration.user_id == user.id, Registration.team_id.in_(captains)))
+        .order_by(Registration.id.desc())).unique())
+    active = [r for r in reversed(theirs) if r.active]
+    if active or not theirs:
+        return active
+    return [theirs[0]] if theirs[0].status == RegistrationStatus.REMOVED else []
+
+
+def can_act(user: User | None, registration: Registration) -> bool:
+    """Whether `user` speaks for the registration: its player, or its team's captain."""
+    if user is None or not user.is_authenticated:
+        return False
+    if registration.team_id is not None:
+        return registration.team.captain_id == user.id
+    return registration.user_id == user.id
+
+
+def captained_teams(user: User) -> list[Team]:
+    """The active teams `user` captains, by name."""
+    return list(db.session.scalars(
+        select(Team).where(Team.captain_id == user.id, Team.disbanded_at.is_(None))
+        .order_by(func.lower(Team.name))).unique())
+
+
+def latest_of_team(tournament: Tournament, team: Team) -> Registration | None:
+    """The team's most recent registration here, whatever its status."""
+    return db.session.scalar(
+        select(Registration).where(Registration.tournament_id == tournament.id,
+                                   Registration.team_id == team.id)
+        .order_by(Registration.id.desc()).limit(1))
+
+
+def active_registration_of_team(tournament: Tournament, team: Team) -> Registration | None:
+    """The team's active registration here, if any."""
+    return db.session.scalar(select(Registration).where(
+        Registration.tournament_id == tournament.id, Registration.team_id == team.id,
+        Registration.active))
+
+
+def registration_problem(tournament: Tournament, now: datetime | None = None) -> str | None:
+    """Why nobody can register right now, or None when registration is open."""
+    now = now or utcnow()
+    if tournament.status == Status.CANCELLED:
+        return "This tournament was cancelled."
+    if tournament.status != Status.REGISTRATION:
+        stage = {Status.DRAFT: "not published yet", Status.CHECK_IN: "in check-in",
+                 Status.LIVE: "under way", Status.COMPLETED: "over"}[tournament.status]
+        return f"Registration is closed: the tournament is {stage}."
+    if tournament.registration_opens_at and now < tournament.registration_opens_at:
+        return f"Registration opens {_when(tournament.registration_opens_at)}."
+    if now >= _registration_closes(tournament):
+        return f"Registration closed {_when(_registration_closes(tournament))}."
+    return None
+
+
+def _registration_closes(tournament: Tournament) -> datetime:
+    return (tournament.registration_closes_at or tournament.checkin_opens_at
+            or tournament.starts_at)
+
+
+def _when(moment: datetime) -> str:
+    return f"on {moment:%a %d %b %Y at %H:%M} UTC"
+
+
+# --- registering ---------------------------------------------------------------------
+
+
+def register_solo(actor: User, tournament: Tournament) -> Registration:
+    """Register `actor` for a solo tournament: a slot if one is free, else the waitlist."""
+    lock(tournament)
+    if tournament.team_based:
+        raise Invalid("This is a team tournament: a captain registers the whole team.")
+    _require_open(tournament)
+    taken = _already_registered(tournament, [actor.id])
+    if taken:
+        raise Invalid(f"You are already registered for {tournament.name} "
+                      f"({_status_words(taken[actor.id])}).")
+    _refuse_if_removed(tournament, Registration.user_id == actor.id,
+                       Registration.team_id.is_(None), who="your registration")
+    return _create(actor, tournament, None, [(actor.id, MemberRole.PLAYER)])
+
+
+def register_team(actor: User, tournament: Tournament, team: Team, player_ids: list[int],
+                  substitute_ids: list[int]) -> Registration:
+    """Register `team` with its roster (the game's team size plus optional substitutes)."""
+    lock(tournament)
+    _lock_team(team)
+    if not tournament.team_based:
+        raise Invalid("This is a solo tournament: players register themselves.")
+    if team.captain_id != actor.id:
+        raise NotAllowed(f"Only the captain of {team.name} can register the team.")
+    _require_open(tournament)
+    if (existing := active_registration_of_team(tournament, team)) is not None:
+        raise Invalid(f"{team.name} is already registered for {tournament.name} "
+                      f"({_status_words(existing)}).")
+    _refuse_if_removed(tournament, Registration.team_id == team.id, who=f"{team.name}’s entry")
+    players, substitutes = _unique(player_ids), _unique(substitute_ids)
+    _validate_roster(tournament, team, players, substitutes)
+    roster_ = [(i, MemberRole.PLAYER) for i in players]
+    roster_ += [(i, MemberRole.SUBSTITUTE) for i in substitutes]
+    return _create(actor, tournament, team, roster_)
+
+
+def _validate_roster(tournament: Tournament, team: Team, players: list[int],
+                     substitutes: list[int]) -> None:
+    size, most = tournament.game.team_size, tournament.max_substitutes
+    members = _member_names(team)
+    errors: dict[str, str] = {}
+    if len(players) != size:
+        errors["players"] = f"Choose exactly {size} players (you chose {len(players)})."
+    if len(substitutes) > most:
+        errors["substitutes"] = (f"Choose at most {most} substitute{'s' if most != 1 else ''} "
+                                 f"(you chose {len(substitutes)})." if most else
+                                 "This tournament allows no substitutes.")
+    if both := [i for i in substitutes if i in players]:
+        errors["substitutes"] = (f"{_names(both, members)} cannot be both a player and a "
+                                 "substitute.")
+    for name, ids in (("players", players), ("substitutes", substitutes)):
+        if outsiders := [i for i in ids if i not in members]:
+            errors[name] = (f"Only members of {team.name} can be on its roster; "
+                            f"{_names(outsiders, _user_names(outsiders))} "
+                            f"{'is' if len(outsiders) == 1 else 'are'} not a member.")
+    if not errors and (taken := _already_registered(tournament, players + substitutes)):
+        errors["players" if set(taken) & set(players) else "substitutes"] = _taken_message(
+            taken, members)
+    if errors:
+        raise Invalid("The roster cannot be registered; see the highlighted choices.", errors)
+
+
+def _member_names(team: Team) -> dict[int, str]:
+    rows = db.session.execute(
+        select(TeamMember.user_id, User.display_name).join(User, User.id == TeamMember.user_id)
+        .where(TeamMember.team_id == team.id))
+    return dict(rows.all())
+
+
+def _user_names(user_ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(User.id, User.display_name)
+                                   .where(User.id.in_(user_ids))).all())
+
+
+def _names(ids: Iterable[int], names: dict[int, str]) -> str:
+    return ", ".join(names.get(i, "an unknown player") for i in ids)
+
+
+def _taken_message(taken: dict[int, Registration], names: dict[int, str]) -> str:
+    parts = [f"{names.get(user_id, 'A player')} is already registered here"
+             + (f" with {reg.team.name}" if reg.team else " as a solo player")
+             for user_id, reg in taken.items()]
+    return "; ".join(parts) + ". A player can be in one registration per tournament."
+
+
+def _unique(ids: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in ids))
+
+
+def _already_registered(tournament: Tournament, user_ids: list[int]) -> dict[int, Registration]:
+    """{user id: their active registration here} for those of `user_ids` already in one."""
+    rows = db.session.execute(
+        select(RegistrationMember.user_id, Registration)
+        .join(Registration, Registration.id == RegistrationMember.registration_id)
+        .where(RegistrationMember.tournament_id == tournament.id,
+               RegistrationMember.active, RegistrationMember.user_id.in_(user_ids)))
+    return {user_id: registration for user_id, registration in rows.unique().all()}
+
+
+def _refuse_if_removed(tournament: Tournament, *where, who: str) -> None:
+    """Staff removed the latest such registration: only they may bring it back (reinstate)."""
+    latest = db.session.scalar(
+        select(Registration).where(Registration.tournament_id == tournament.id, *where)
+        .order_by(Registration.id.desc()).limit(1))
+    if latest is not None and latest.status == RegistrationStatus.REMOVED:
+        raise Invalid(f"The staff removed {who} ({latest.removal_reason}); ask them to "
+                      "reinstate it.")
+
+
+def _create(actor: User, tournament: Tournament, team: Team | None,
+            members: list[tuple[int, MemberRole]]) -> Registration:
+    _promote(tournament)  # nobody jumps the queue when a slot was already free
+    registration = Registration(tournament_id=tournament.id, user_id=actor.id,
+                                team_id=team.id if team else None, active=True,
+                                status=_new_status(tournament))
+    registration.members = [RegistrationMember(tournament_id=tournament.id, user_id=user_id,
+                                               role=role, active=True)
+                            for user_id, role in members]
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+    except IntegrityError as error:  # a concurrent twin the lock did not serialize
+        raise _registered_meanwhile(tournament, [m for m, _ in members]) from error
+    audit.record(actor, "registration.created", registration, tournament=tournament,
+                 status=registration.status.value, team=team.name if team else None,
+                 players=[m for m, r in members if r == MemberRole.PLAYER],
+                 substitutes=[m for m, r in members if r == MemberRole.SUBSTITUTE])
+    changed(tournament)
+    return registration
+
+
+def _registered_meanwhile(tournament: Tournament, user_ids: list[int]) -> Invalid:
+    taken = _already_registered(tournament, user_ids)
+    message = (_taken_message(taken, _user_names(user_ids)) if taken else
+               "This team was registered at the same moment by another request.")
+    return Invalid(message, {"players": message})
+
+
+def _new_status(tournament: Tournament) -> RegistrationStatus:
+    if _slots_taken(tournament) >= tournament.capacity:
+        return RegistrationStatus.WAITLISTED
+    return (RegistrationStatus.PENDING_PAYMENT if tournament.entry_fee > 0
+            else RegistrationStatus.CONFIRMED)
+
+
+def _slot_status(tournament: Tournament, registration: Registration) -> RegistrationStatus:
+    """The status of a registration that gets a slot: paid ones (or free entry) are confirmed."""
+    if tournament.entry_fee <= 0 or has_verified_payment(registration):
+        return RegistrationStatus.CONFIRMED
+    return RegistrationStatus.PENDING_PAYMENT
+
+
+def has_verified_payment(registration: Registration) -> bool:
+    """Whether an entry fee payment of this registration counts (verified, not refunded)."""
+    return db.session.scalar(select(Payment.id).where(
+        Payment.registration_id == registration.id,
+        Payment.status == PaymentStatus.VERIFIED).limit(1)) is not None
+
+
+def _slots_taken(tournament: Tournament) -> int:
+    return db.session.scalar(select(func.count()).where(
+        Registration.tournament_id == tournament.id, Registration.status.in_(HOLDS_SLOT)))
+
+
+def _status_words(registration: Registration) -> str:
+    return {RegistrationStatus.PENDING_PAYMENT: "your slot waits for the entry fee",
+            RegistrationStatus.CONFIRMED: "confirmed",
+            RegistrationStatus.WAITLISTED: "on the waitlist"}.get(
+        registration.status, registration.status.value.lower())
+
+
+# --- leaving, removal, reinstating ---------------------------------------------------
+
+
+def withdraw(actor: User, registration: Registration) -> bool:
+    """Withdraw before the start (refunding a paid fee); False if it was withdrawn already."""
+    tournament = lock_for(registration)
+    if not can_act(actor, registration):
+        raise NotAllowed(owner_only(registration, "withdraw it"))
+    if registration.status == RegistrationStatus.WITHDRAWN:
+        return False
+    if registration.status == RegistrationStatus.REMOVED:
+        raise Conflict("The staff already removed this registration "
+                       f"({registration.removal_reason}); there is nothing to withdraw.")
+    if tournament.status == Status.CANCELLED:
+        raise Conflict("This tournament was cancelled; there is nothing to withdraw from.")
+    if started(tournament):
+        raise Conflict("The tournament has started: you can no longer withdraw. "
+                       "Ask the staff if you cannot play.")
+    held_slot = registration.holds_slot
+    end(registration, RegistrationStatus.WITHDRAWN)
+    refunded = _refund_if_paid(actor, registration)
+    audit.record(actor, "registration.withdrawn", registration, tournament=tournament,
+                 refunded_payments=refunded)
+    if held_slot:
+        _promote(tournament)
+    changed(tournament)
+    return True
+
+
+def remove(actor: User, registration: Registration, reason: str) -> bool:
+    """Staff take a registration out with a reason; False if it was removed already."""
+    tournament = lock_for(registration)
+    _require_staff(actor, tournament, "remove registrations")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise Invalid("Say why the registration is removed; the player sees the reason.",
+                      {"reason": "Enter the reason for the removal."})
+    if len(reason) > REASON_MAX:
+        raise Invalid("The reason is too long.", {"reason": f"Use at most {REASON_MAX} "
+                                                            "characters."})
+    if registration.status == RegistrationStatus.REMOVED:
+        return False
+    if registration.status == RegistrationStatus.WITHDRAWN:
+        raise Conflict(f"{registration.name} already withdrew; there is nothing to remove.")
+    held_slot = registration.holds_slot
+    end(registration, RegistrationStatus.REMOVED, reason)
+    audit.record(actor, "registration.removed", registration, tournament=tournament,
+                 reason=reason)
+    if held_slot:
+        _promote(tournament)
+    changed(tournament)
+    return True
+
+
+def reinstate(actor: User, registration: Registration) -> bool:
+    """Staff bring back a removed registration: to a free slot, else the waitlist."""
+    tournament = lock_for(registration)
+    _require_staff(actor, tournament, "reinstate registrations")
+    if registration.active:
+        return False
+    if registration.status == RegistrationStatus.WITHDRAWN:
+        raise Conflict(f"{registration.name} withdrew; only removed registrations can be "
+                       "reinstated (they can register again).")
+    if tournament.status in (Status.COMPLETED, Status.CANCELLED):
+        raise Conflict(f"This tournament is {tournament.status.value.lower()}.")
+    _refuse_reinstate_if_taken(tournament, registration)
+    _promote(tournament)
+    slot = _slots_taken(tournament) < tournament.capacity
+    registration.status = (_slot_status(tournament, registration) if slot
+                           else RegistrationStatus.WAITLISTED)
+    registration.removal_reason = None
+    registration.checked_in_at = registration.checked_in_by_id = None
+    _set_active(registration, True)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        raise Conflict(f"A player of {registration.name} was registered again meanwhile; "
+                       "nothing changed.") from error
+    except StaleDataError as error:
+        raise Conflict(STALE_MESSAGE) from error
+    audit.record(actor, "registration.reinstated", registration, tournament=tournament,
+                 status=registration.status.value)
+    changed(tournament)
+    return True
+
+
+def _refuse_reinstate_if_taken(tournament: Tournament, registration: Registration) -> None:
+    if registration.team_id is not None and (
+            other := active_registration_of_team(tournament, registration.team)):
+        raise Conflict(f"{registration.team.name} has registered again meanwhile "
+                       f"({_status_words(other)}); reinstating would enter it twice.")
+    taken = _already_registered(tournament, [m.user_id for m in registration.members])
+    if taken:
+        names = {m.user_id: m.user.display_name for m in registration.members}
+        raise Conflict("Cannot reinstate: " + _taken_message(taken, names))
 
 
 def set_paid(registration: Registration, paid: bool) -> None:
@@ -11,3 +453,128 @@ def set_paid(registration: Registration, paid: bool) -> None:
         return
     registration.status = (RegistrationStatus.CONFIRMED if paid
                            else RegistrationStatus.PENDING_PAYMENT)
+
+
+def promote_waitlist(tournament: Tournament) -> list[Registration]:
+    """Give free slots to waitlisted registrations, oldest first, until check-in closes."""
+    lock(tournament)
+    promoted = _promote(tournament)
+    if promoted:
+        changed(tournament)
+    return promoted
+
+
+def _promote(tournament: Tournament) -> list[Registration]:
+    """Fill free slots from the waitlist (the caller holds the lock and records the event)."""
+    if tournament.status not in (Status.REGISTRATION, Status.CHECK_IN):
+        return []
+    # A slot given after check-in closed could never be checked in: it would be a no-show.
+    if utcnow() >= checkin_window(tournament)[1]:
+        return []
+    free = tournament.capacity - _slots_taken(tournament)
+    if free <= 0:
+        return []
+    promoted = list(db.session.scalars(
+        select(Registration).where(Registration.tournament_id == tournament.id,
+                                   Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(Registration.id).limit(free)).unique())
+    for registration in promoted:
+        registration.status = _slot_status(tournament, registration)
+        audit.record(None, "registration.promoted", registration, tournament=tournament,
+                     status=registration.status.value)
+    return promoted
+
+
+def checkin_window(tournament: Tournament) -> tuple[datetime, datetime]:
+    """When check-in opens and closes (defaults: 30 minutes before the start, the start)."""
+    closes = tournament.checkin_closes_at or tournament.starts_at
+    return tournament.checkin_opens_at or closes - CHECKIN_DEFAULT, closes
+
+
+def started(tournament: Tournament, now: datetime | None = None) -> bool:
+    """Whether the tournament has begun (or ended): past its start, live or over."""
+    return (tournament.status in (Status.LIVE, Status.COMPLETED, Status.CANCELLED)
+            or (now or utcnow()) >= tournament.starts_at)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def lock(tournament: Tournament) -> None:
+    """Take the tournament's row lock and re-read it (SQLite: the write lock is held already)."""
+    db.session.execute(select(Tournament.id).where(Tournament.id == tournament.id)
+                       .with_for_update())
+    db.session.refresh(tournament)
+
+
+def lock_for(registration: Registration) -> Tournament:
+    """Lock the registration's tournament, then re-read the registration as it is now."""
+    tournament = db.session.get(Tournament, registration.tournament_id)
+    lock(tournament)
+    db.session.refresh(registration)
+    return tournament
+
+
+def _lock_team(team: Team) -> None:
+    db.session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
+    db.session.refresh(team)
+    if not team.active:
+        raise NotFound(f"{team.name} was disbanded.")
+
+
+def _require_open(tournament: Tournament) -> None:
+    if problem := registration_problem(tournament):
+        raise Invalid(problem)
+
+
+def _require_staff(actor: User, tournament: Tournament, what: str) -> None:
+    if not permissions.can_coordinate(actor, tournament):
+        raise NotAllowed(f"Only the staff of {tournament.name} can {what}.")
+
+
+def owner_only(registration: Registration, what: str) -> str:
+    """The refusal for someone who does not speak for the registration."""
+    if registration.team_id is not None:
+        return f"Only the captain of {registration.team.name} can {what}."
+    return f"This is {registration.user.display_name}’s registration; only they can {what}."
+
+
+def end(registration: Registration, status: RegistrationStatus,
+        reason: str | None = None) -> None:
+    """Give the registration an ended status and free its players (the caller audits)."""
+    registration.status = status
+    registration.removal_reason = reason
+    _set_active(registration, False)
+    flush()
+
+
+def flush() -> None:
+    """Write pending changes; a registration changed meanwhile (version check) is a Conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:  # changed by a request that did not take the lock
+        raise Conflict(STALE_MESSAGE) from error
+
+
+def _set_active(registration: Registration, active: bool) -> None:
+    # The partial unique indexes read these flags: they must follow the status.
+    registration.active = active
+    for member in registration.members:
+        member.active = active
+
+
+def _refund_if_paid(actor: User, registration: Registration) -> int:
+    """Give back a paid entry fee and close a proof still waiting; how many were refunded."""
+    open_payment = db.session.scalar(select(Payment.id).where(
+        Payment.registration_id == registration.id,
+        Payment.status.in_((PaymentStatus.SUBMITTED, PaymentStatus.VERIFIED))).limit(1))
+    if open_payment is None:
+        return 0
+    from app.services import payments  # payments marks registrations paid: a two-way link
+
+    return payments.refund_all(actor, registration, "withdrawn")
+
+
+def changed(tournament: Tournament) -> None:
+    """Record the event that live participant lists and counters follow."""
+    events.record("registrations_changed", tournament_id=tournament.id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.services import tournaments
+from app.services import checkin, tournaments
 
 
 def sweep(now: datetime) -> int:
     """Apply every transition that is due at `now`; return how many were applied."""
-    return tournaments.open_checkin_when_due(now)
+    # No-shows count as transitions: each removed registration is one.
+    return tournaments.open_checkin_when_due(now) + checkin.remove_due_no_shows(now)

@@ -25,7 +25,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, request_keys
+from app.services import audit, payments, request_keys
 from app.services.errors import Conflict, IllegalTransition, Invalid
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -266,6 +266,8 @@ def transition(actor: User, tournament: Tournament, target: Status, expected: St
     _set_status(tournament, expected, target)
     audit.record(actor, "tournament.status_changed", tournament, tournament=tournament,
                  old=expected.value, new=target.value)
+    if target == Status.CANCELLED:  # in this transaction: cancelled means refunded
+        payments.refund_tournament(actor, tournament)
 
 
 def _set_status(tournament: Tournament, expected: Status, target: Status) -> None:

@@ -132,3 +132,30 @@ document.addEventListener("DOMContentLoaded", function () {
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone && select.querySelector('option[value="' + zone.replace(/"/g, "") + '"]')) select.value = zone;
 });
+
+// Registration panel: a "select all" box (hidden without JavaScript) ticks every row box of
+// its form; compact table times are shown in the viewer's own zone.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    var boxes = all.form.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]');
+    function sync() {
+      var ticked = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+      all.checked = ticked > 0 && ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+    all.hidden = false;
+    all.addEventListener("change", function () {
+      boxes.forEach(function (b) { b.checked = all.checked; });
+    });
+    boxes.forEach(function (b) { b.addEventListener("change", sync); });
+    sync();
+  });
+  document.querySelectorAll('time[datetime][data-local="short"]').forEach(function (el) {
+    var d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    el.title = el.textContent;
+    el.textContent = d.toLocaleString(undefined, {
+      day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"
+    });
+  });
+});

@@ -1,4 +1,4 @@
-"""Site administration: games."""
+"""Site administration: games and coin grants."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import LOBBY_FIELDS, Game
+from app.models import LOBBY_FIELDS, Game, User
 from app.services import games as games_service
+from app.services import ledger, request_keys
 from app.services.errors import Conflict
 from app.web.access import SITE_ADMIN, requires
-from app.web.admin.forms import GameForm
+from app.web.admin.forms import GameForm, GrantForm
 from app.web.forms import submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -76,3 +77,28 @@ def _form_page(form: GameForm, game: Game | None = None):
     status = 400 if request.method == "POST" else 200
     return render_template("pages/admin/game_form.html", form=form, game=game,
                            lobby_labels=LOBBY_FIELDS), status
+
+
+@bp.route("/grants", methods=["GET", "POST"])
+@requires(SITE_ADMIN)
+def grants():
+    """Grant coins to a user with a reason (once per form), and list the latest grants."""
+    form = GrantForm()
+    if not form.is_submitted():
+        form.request_key.data = request_keys.new_key()
+    done = submit(form, lambda: _grant(form))
+    if done.ok:
+        user = done.value
+        flash(f"Granted {form.amount.data:,} coins to {user.display_name} (@{user.username}).",
+              "success")
+        return redirect(url_for("admin.grants"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("pages/admin/grants.html", form=form,
+                           recent=ledger.recent_grants(), max_grant=ledger.MAX_GRANT), status
+
+
+def _grant(form: GrantForm) -> User:
+    """Grant what the form says; return the recipient."""
+    user = ledger.recipient(form.username.data)
+    ledger.grant(current_user, user, form.amount.data, form.reason.data, form.request_key.data)
+    return user

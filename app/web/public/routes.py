@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Game
 from app.services import permissions, tournaments
 from app.web.access import ANYONE, TOURNAMENT_VIEWER, requires
+from app.web.registrations.context import page_context
 
 bp = Blueprint("public", __name__)
 
@@ -36,4 +37,5 @@ def tournament(tournament):
     from flask_login import current_user
 
     return render_template("pages/public/tournament.html", tournament=tournament,
-                           is_staff=permissions.can_coordinate(current_user, tournament))
+                           is_staff=permissions.can_coordinate(current_user, tournament),
+                           **page_context(tournament, current_user))
