@@ -45,6 +45,10 @@ def load() -> dict[str, int]:
     games = _games(created)
     _teams(users, created)
     _tournaments(users, games, created)
+    db.session.flush()
+    from app import demo_play
+
+    created.update(demo_play.load(users))
     return created
 
 

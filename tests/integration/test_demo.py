@@ -28,3 +28,38 @@ def test_demo_passwords_work(runner, client):
     runner.invoke(args=["demo"])
     response = client.post("/login", data={"username": "orga1", "password": "demo-pass-123"})
     assert response.status_code == 302
+
+
+def test_demo_shows_registrations_payments_wallets_and_checkins(runner):
+    from app.models import (
+        Account,
+        AccountKind,
+        LedgerEntry,
+        Payment,
+        PaymentStatus,
+        Registration,
+        RegistrationStatus,
+    )
+
+    runner.invoke(args=["demo"])
+    by_slug = {t.slug: t for t in db.session.scalars(select(Tournament))}
+    arena = by_slug["arena-showdown"]
+    assert arena.status == Status.CHECK_IN
+    checked_in = db.session.scalar(select(func.count(Registration.id)).where(
+        Registration.tournament_id == arena.id, Registration.checked_in_at.is_not(None)))
+    assert checked_in == 4
+    winter = by_slug["winter-open"]
+    verified = db.session.scalar(select(func.count(Payment.id)).where(
+        Payment.tournament_id == winter.id, Payment.status == PaymentStatus.VERIFIED))
+    assert verified == 9
+    assert db.session.scalar(select(func.count(Payment.id)).where(
+        Payment.status == PaymentStatus.SUBMITTED)) == 1
+    assert db.session.scalar(select(func.count(Registration.id)).where(
+        Registration.tournament_id == winter.id,
+        Registration.status == RegistrationStatus.PENDING_PAYMENT)) == 5
+    busy_wallet = db.session.scalar(
+        select(Account).join(User, Account.user_id == User.id)
+        .where(User.username == "player01", Account.kind == AccountKind.WALLET))
+    assert busy_wallet.balance == 200 + 150 - 50
+    assert db.session.scalar(select(func.count(LedgerEntry.id)).where(
+        LedgerEntry.account_id == busy_wallet.id)) == 3
