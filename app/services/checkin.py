@@ -136,16 +136,18 @@ def remove_no_shows(actor: User | None, tournament: Tournament) -> int:
         raise Conflict(f"This tournament is {tournament.status.value.lower()}; there are no "
                        "no-shows to remove.")
     if not closed(tournament):
-        raise Conflict(f"Check-in is open until {_when(window(tournament)[1])}; no-shows are "
-                       "removed after it closes.")
+        raise Conflict(f"Check-in is still open (it closes {_when(window(tournament)[1])}); "
+                       "no-shows are removed after it closes.")
     no_shows = list(db.session.scalars(
         select(Registration).where(Registration.tournament_id == tournament.id,
                                    Registration.status.in_(HOLDS_SLOT),
-                                   Registration.checked_in_at.is_(None))
+                                   (Registration.checked_in_at.is_(None))
+                                   | (Registration.status == RegistrationStatus.PENDING_PAYMENT))
         .order_by(Registration.id)).unique())
     by = "staff" if actor is not None else "schedule"
     for registration in no_shows:
         registrations.end(registration, RegistrationStatus.REMOVED, NO_SHOW_REASON)
+        registrations.close_waiting_proofs(actor, registration, NO_SHOW_REASON)
         audit.record(actor, "registration.removed", registration, tournament=tournament,
                      reason=NO_SHOW_REASON, by=by)
     audit.record(actor, NO_SHOWS_DONE, tournament, tournament=tournament,

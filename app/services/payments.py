@@ -302,24 +302,37 @@ def refund(actor: User, payment: Payment, note: str) -> bool:
 
 
 def refund_all(actor: User | None, registration: Registration, note: str) -> int:
-    """Refund a registration's paid fees and close its waiting proofs (the caller authorizes)."""
+    """On a withdrawal: refund wallet-paid fees and close waiting proofs; how many refunded.
+
+    A fee paid by transfer (a verified proof) stays VERIFIED: that money is outside the
+    app, so only staff can give it back (and mark it refunded) on the payments page.
+    """
     # Only the registration's lock: the caller (a withdrawal) may hold it already, and taking
     # the tournament's after it would invert the order a cancellation uses.
     _lock_registration(registration)
     tournament = db.session.get(Tournament, registration.tournament_id)
     refunded = 0
-    closed = _payments(registration, OPEN)
-    for payment in closed:
-        if payment.status == PaymentStatus.VERIFIED:
+    for payment in _payments(registration, (PaymentStatus.VERIFIED,)):
+        if payment.method == PaymentMethod.WALLET:
             _refund(actor, payment, tournament, note)
             refunded += 1
-        else:  # a proof nobody reviewed yet: there is nothing left to pay for
-            _review(actor, payment, PaymentStatus.REJECTED, note)
-            audit.record(actor, "payment.rejected", payment, tournament=tournament,
-                         registration_id=registration.id, reason=note, automatic=True)
-    if closed:
-        _announce(tournament)
+        else:
+            audit.record(actor, "payment.refund_due", payment, tournament=tournament,
+                         registration_id=registration.id, reason=note)
+    close_waiting(actor, registration, note)
+    _announce(tournament)
     return refunded
+
+
+def close_waiting(actor: User | None, registration: Registration, note: str) -> int:
+    """Reject proofs still waiting for review: their registration has left the tournament."""
+    tournament = db.session.get(Tournament, registration.tournament_id)
+    waiting = _payments(registration, (PaymentStatus.SUBMITTED,))
+    for payment in waiting:
+        _review(actor, payment, PaymentStatus.REJECTED, note)
+        audit.record(actor, "payment.rejected", payment, tournament=tournament,
+                     registration_id=registration.id, reason=note, automatic=True)
+    return len(waiting)
 
 
 def refund_tournament(actor: User | None, tournament: Tournament) -> int:
@@ -332,11 +345,13 @@ def refund_tournament(actor: User | None, tournament: Tournament) -> int:
     # Lock the registrations in id order before any ledger write (see the module docstring).
     locked = list(db.session.scalars(select(Registration.id).where(Registration.id.in_(paid))
                                       .order_by(Registration.id).with_for_update()))
+    # Refunds in wallet order: two cancellations sharing players then lock wallets in the
+    # same order and cannot deadlock.
     payments = list(db.session.scalars(
-        select(Payment).where(Payment.registration_id.in_(locked),
-                              Payment.status == PaymentStatus.VERIFIED,
-                              Payment.method == PaymentMethod.WALLET)
-        .order_by(Payment.id).execution_options(populate_existing=True)))
+        select(Payment).join(Account, Account.user_id == Payment.payer_id)
+        .where(Payment.registration_id.in_(locked), Payment.status == PaymentStatus.VERIFIED,
+               Payment.method == PaymentMethod.WALLET)
+        .order_by(Account.id, Payment.id).execution_options(populate_existing=True)))
     for payment in payments:
         db.session.refresh(payment.registration)
         _refund(actor, payment, tournament, CANCEL_NOTE)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Registration,
     RegistrationMember,
     StaffMember,
     StaffRole,
@@ -48,16 +49,20 @@ def can_coordinate(user: User | None, tournament: Tournament) -> bool:
 
 
 def is_participant(user: User | None, tournament: Tournament) -> bool:
-    """Whether the user is on the roster of an active registration in the tournament."""
+    """Whether the user plays in, or registered (as captain), an active registration."""
     if not _signed_in(user):
         return False
-    return db.session.scalar(
-        select(RegistrationMember.id).where(
-            RegistrationMember.tournament_id == tournament.id,
-            RegistrationMember.user_id == user.id,
-            RegistrationMember.active,
-        )
-    ) is not None
+    on_roster = select(RegistrationMember.id).where(
+        RegistrationMember.tournament_id == tournament.id,
+        RegistrationMember.user_id == user.id,
+        RegistrationMember.active,
+    )
+    registrant = select(Registration.id).where(
+        Registration.tournament_id == tournament.id,
+        Registration.user_id == user.id,
+        Registration.active,
+    )
+    return db.session.scalar(on_roster.union_all(registrant).limit(1)) is not None
 
 
 def can_view(user: User | None, tournament: Tournament) -> bool:

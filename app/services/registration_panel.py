@@ -274,8 +274,12 @@ def apply_bulk(actor: User, tournament: Tournament, action: str,
     # in): the versions compared below are then the current ones.
     registrations.lock(tournament)
     result, refusals = BulkResult([], []), []
-    for reg in _selected(tournament, selection):
-        outcome = _apply_one(actor, bulk_action, reg, selection[reg.id], reason)
+    selected = _selected(tournament, selection)
+    # Compared once, before anything runs: an action on one row may change another (removing
+    # a slot-holder promotes a waitlisted one), which is not the page being out of date.
+    stale = {reg.id: selection[reg.id] not in (None, reg.version) for reg in selected}
+    for reg in selected:
+        outcome = _apply_one(actor, bulk_action, reg, stale[reg.id], reason)
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
         else:
@@ -311,14 +315,14 @@ class _Stale(Exception):
     """The action would change a registration that changed since the page was loaded."""
 
 
-def _apply_one(actor: User, bulk_action: BulkAction, reg: Registration, version: int | None,
+def _apply_one(actor: User, bulk_action: BulkAction, reg: Registration, stale: bool,
                reason: str) -> Refusal | bool:
     """Run the action on one registration in a savepoint: True, False (no-op) or a Refusal.
 
     A registration that changed since the page showed it is refused, unless the action
     finds it done already: a double-submitted form is then a no-op, not an error.
     """
-    name, stale = reg.name, version is not None and version != reg.version
+    name = reg.name
     try:
         with db.session.begin_nested():
             changed = bulk_action.apply(actor, reg, reason) is not False

@@ -207,6 +207,12 @@ def register_team(actor: User, tournament: Tournament, team: Team, player_ids: l
         raise Invalid(f"{team.name} is already registered for {tournament.name} "
                       f"({_status_words(existing)}).")
     _refuse_if_removed(tournament, Registration.team_id == team.id, who=f"{team.name}’s entry")
+    if other := db.session.scalar(select(Registration).where(
+            Registration.tournament_id == tournament.id, Registration.user_id == actor.id,
+            Registration.active)):
+        # One registration speaks for its registrant (payment page, check-in box).
+        raise Invalid(f"You already registered {other.name} for {tournament.name}; a captain "
+                      "registers one team per tournament.")
     players, substitutes = _unique(player_ids), _unique(substitute_ids)
     _validate_roster(tournament, team, players, substitutes)
     roster_ = [(i, MemberRole.PLAYER) for i in players]
@@ -395,6 +401,7 @@ def remove(actor: User, registration: Registration, reason: str) -> bool:
         raise Conflict(f"{registration.name} already withdrew; there is nothing to remove.")
     held_slot = registration.holds_slot
     end(registration, RegistrationStatus.REMOVED, reason)
+    close_waiting_proofs(actor, registration, f"registration removed: {reason}")
     audit.record(actor, "registration.removed", registration, tournament=tournament,
                  reason=reason)
     if held_slot:
@@ -422,9 +429,8 @@ def reinstate(actor: User, registration: Registration) -> bool:
     registration.removal_reason = None
     registration.checked_in_at = registration.checked_in_by_id = None
     _set_active(registration, True)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
+    try:  # the caller's transaction (or the bulk action's savepoint) is rolled back on error
+        db.session.flush()
     except IntegrityError as error:
         raise Conflict(f"A player of {registration.name} was registered again meanwhile; "
                        "nothing changed.") from error
@@ -448,11 +454,18 @@ def _refuse_reinstate_if_taken(tournament: Tournament, registration: Registratio
 
 
 def set_paid(registration: Registration, paid: bool) -> None:
-    """Mark a slot-holding registration paid (CONFIRMED) or unpaid (PENDING_PAYMENT)."""
+    """Mark a slot-holding registration paid (CONFIRMED) or unpaid (PENDING_PAYMENT).
+
+    Only confirmed registrations may be checked in, so losing the payment (a refund)
+    also undoes the check-in: the registration must pay and check in again.
+    """
     if registration.status not in HOLDS_SLOT:
         return
     registration.status = (RegistrationStatus.CONFIRMED if paid
                            else RegistrationStatus.PENDING_PAYMENT)
+    if not paid:
+        registration.checked_in_at = None
+        registration.checked_in_by_id = None
 
 
 def promote_waitlist(tournament: Tournament) -> list[Registration]:
@@ -483,6 +496,24 @@ def _promote(tournament: Tournament) -> list[Registration]:
         audit.record(None, "registration.promoted", registration, tournament=tournament,
                      status=registration.status.value)
     return promoted
+
+
+def settings_changed(tournament: Tournament) -> None:
+    """After an organizer edits the fee or the capacity: confirm and promote what now fits.
+
+    A tournament that became free confirms the registrations still owing a fee; a larger
+    capacity gives its new slots to the waitlist. The caller holds the tournament's lock.
+    """
+    if tournament.entry_fee == 0:
+        owing = db.session.scalars(select(Registration).where(
+            Registration.tournament_id == tournament.id,
+            Registration.status == RegistrationStatus.PENDING_PAYMENT)).unique()
+        for registration in owing:
+            registration.status = RegistrationStatus.CONFIRMED
+            audit.record(None, "registration.confirmed", registration, tournament=tournament,
+                         reason="the entry fee was removed")
+    _promote(tournament)
+    changed(tournament)
 
 
 def checkin_window(tournament: Tournament) -> tuple[datetime, datetime]:
@@ -573,6 +604,13 @@ def _refund_if_paid(actor: User, registration: Registration) -> int:
     from app.services import payments  # payments marks registrations paid: a two-way link
 
     return payments.refund_all(actor, registration, "withdrawn")
+
+
+def close_waiting_proofs(actor: User | None, registration: Registration, note: str) -> None:
+    """A registration that left keeps no payment proof waiting in the staff's queue."""
+    from app.services import payments  # payments marks registrations paid: a two-way link
+
+    payments.close_waiting(actor, registration, note)
 
 
 def changed(tournament: Tournament) -> None:

@@ -25,7 +25,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, payments, request_keys
+from app.services import audit, payments, registrations, request_keys
 from app.services.errors import Conflict, IllegalTransition, Invalid
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -238,8 +238,13 @@ def update(actor: User, tournament: Tournament, data: TournamentInput) -> dict[s
     if tournament.status in (Status.COMPLETED, Status.CANCELLED):
         raise Conflict(f"This tournament is {tournament.status.value.lower()}; "
                        "it can no longer be edited.")
+    registrations.lock(tournament)  # slots are counted below; registrations wait meanwhile
     _fill_defaults(data)
     errors = validate(data, existing=tournament)
+    taken = registrations.counts(tournament)["registered"]
+    if data.capacity < taken and "capacity" not in errors:
+        errors["capacity"] = (f"{taken} registrations hold a slot: the capacity cannot go below "
+                              "that (remove registrations first).")
     if tournament.status == Status.LIVE:
         for name in FROZEN_WHEN_LIVE:
             if getattr(data, name) != getattr(tournament, name):
@@ -252,6 +257,8 @@ def update(actor: User, tournament: Tournament, data: TournamentInput) -> dict[s
         audit.record(actor, "tournament.updated", tournament, tournament=tournament,
                      changed=sorted(changes))
         events.record("tournament_updated", tournament_id=tournament.id)
+        if {"entry_fee", "capacity"} & changes.keys():
+            registrations.settings_changed(tournament)
     return changes
 
 

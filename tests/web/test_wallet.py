@@ -91,7 +91,7 @@ def test_a_player_sees_only_their_own_wallet(client, admin, player, make_user):
     login(client, player)
     html = client.get("/wallet").get_data(as_text=True)
     assert "Small bonus" in html and "<strong>5</strong> coins" in html
-    assert "Secret bonus" not in html and "999" not in html
+    assert "Secret bonus" not in html and "<strong>999</strong>" not in html
 
 
 def test_a_long_history_comes_a_page_at_a_time(client, admin, player):
