@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Tournament
 from app.realtime.feed import Event
 from app.realtime.rooms import tournament_room
-from app.services import registrations
+from app.services import entrants
 
 log = logging.getLogger(__name__)
 
@@ -79,5 +79,5 @@ def _registrations_changed(event: Event) -> dict[str, str]:
     if tournament is None:
         return {}
     html = render_template("partials/participants.html", tournament=tournament,
-                           roster=registrations.roster(tournament), oob=True)
+                           roster=entrants.roster(tournament), oob=True)
     return {tournament_room(tournament.id): html}

@@ -29,9 +29,9 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit, permissions, registrations
+from app.services import audit, entrants, permissions, registrations
+from app.services.entrants import checkin_window as window
 from app.services.errors import Conflict, Invalid, NotAllowed
-from app.services.registrations import checkin_window as window
 
 UNDO_MINUTES = 15
 NO_SHOW_REASON = "no-show"
@@ -180,7 +180,7 @@ def remove_due_no_shows(now: datetime) -> int:
 
 
 def _require_owner(actor: User, registration: Registration, what: str) -> None:
-    if not registrations.can_act(actor, registration):
+    if not entrants.can_act(actor, registration):
         raise NotAllowed(registrations.owner_only(registration, what))
 
 
@@ -195,7 +195,7 @@ def _require_confirmed(registration: Registration) -> None:
                                             "registrations can check in.",
         RegistrationStatus.WAITLISTED: (
             f"{registration.name} is on the waitlist (position "
-            f"{registrations.waitlist_position(registration)}); only registrations with a slot "
+            f"{entrants.waitlist_position(registration)}); only registrations with a slot "
             "can check in."),
         RegistrationStatus.WITHDRAWN: f"{registration.name} withdrew from the tournament.",
         RegistrationStatus.REMOVED: (f"The staff removed {registration.name} "

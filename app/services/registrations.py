@@ -11,17 +11,13 @@ indexes on registrations and registration_members back this up in the database.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
-    ACTIVE,
     HOLDS_SLOT,
     MemberRole,
     Payment,
@@ -31,148 +27,23 @@ from app.models import (
     RegistrationStatus,
     Status,
     Team,
-    TeamMember,
     Tournament,
     User,
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, permissions
+from app.services import audit, permissions, rosters
+from app.services.entrants import (
+    active_registration_of_team,
+    can_act,
+    checkin_window,
+    registration_problem,
+    started,
+)
 from app.services.errors import Conflict, Invalid, NotAllowed, NotFound
 
 REASON_MAX = 500
-CHECKIN_DEFAULT = timedelta(minutes=30)
 STALE_MESSAGE = "This registration changed in the meantime; reload to see its current state."
-
-
-# --- reading -------------------------------------------------------------------------
-
-
-def get(tournament: Tournament, registration_id: int) -> Registration:
-    """Registration `registration_id` of this tournament; NotFound for any other."""
-    registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.tournament_id != tournament.id:
-        raise NotFound("There is no such registration in this tournament.")
-    return registration
-
-
-def counts(tournament: Tournament) -> dict:
-    """{"registered", "capacity", "waitlisted", "checked_in"} for the tournament's counters."""
-    rows = dict(db.session.execute(
-        select(Registration.status, func.count()).where(Registration.tournament_id == tournament.id)
-        .group_by(Registration.status)).all())
-    checked_in = db.session.scalar(select(func.count()).where(
-        Registration.tournament_id == tournament.id,
-        Registration.status == RegistrationStatus.CONFIRMED,
-        Registration.checked_in_at.is_not(None)))
-    return {"registered": sum(rows.get(s, 0) for s in HOLDS_SLOT),
-            "capacity": tournament.capacity,
-            "waitlisted": rows.get(RegistrationStatus.WAITLISTED, 0),
-            "checked_in": checked_in}
-
-
-@dataclass
-class Roster:
-    """What the public participant list shows: counters, slot-holders and the waitlist."""
-
-    counts: dict
-    entrants: list[Registration] = field(default_factory=list)
-    waitlist: list[Registration] = field(default_factory=list)
-
-
-def roster(tournament: Tournament) -> Roster:
-    """The tournament's active registrations in registration order, with its counters."""
-    active = list(db.session.scalars(
-        select(Registration).where(Registration.tournament_id == tournament.id,
-                                   Registration.status.in_(ACTIVE))
-        .options(selectinload(Registration.members))
-        .order_by(Registration.id)).unique())
-    return Roster(counts=counts(tournament),
-                  entrants=[r for r in active if r.holds_slot],
-                  waitlist=[r for r in active if r.status == RegistrationStatus.WAITLISTED])
-
-
-def waitlist_position(registration: Registration) -> int | None:
-    """1 for the next registration to be promoted; None when it is not waitlisted."""
-    if registration.status != RegistrationStatus.WAITLISTED:
-        return None
-    return db.session.scalar(select(func.count()).where(
-        Registration.tournament_id == registration.tournament_id,
-        Registration.status == RegistrationStatus.WAITLISTED,
-        Registration.id <= registration.id))
-
-
-def registrations_of(tournament: Tournament, user: User) -> list[Registration]:
-    """What `user` should see of their own: active registrations they play in, registered
-    or captain; when there is none, their latest removed one (to say why)."""
-    plays = exists().where(RegistrationMember.registration_id == Registration.id,
-                           RegistrationMember.user_id == user.id)
-    captains = select(Team.id).where(Team.captain_id == user.id)
-    theirs = list(db.session.scalars(
-        select(Registration).where(
-            Registration.tournament_id == tournament.id,
-            or_(plays, Registration.user_id == user.id, Registration.team_id.in_(captains)))
-        .order_by(Registration.id.desc())).unique())
-    active = [r for r in reversed(theirs) if r.active]
-    if active or not theirs:
-        return active
-    return [theirs[0]] if theirs[0].status == RegistrationStatus.REMOVED else []
-
-
-def can_act(user: User | None, registration: Registration) -> bool:
-    """Whether `user` speaks for the registration: its player, or its team's captain."""
-    if user is None or not user.is_authenticated:
-        return False
-    if registration.team_id is not None:
-        return registration.team.captain_id == user.id
-    return registration.user_id == user.id
-
-
-def captained_teams(user: User) -> list[Team]:
-    """The active teams `user` captains, by name."""
-    return list(db.session.scalars(
-        select(Team).where(Team.captain_id == user.id, Team.disbanded_at.is_(None))
-        .order_by(func.lower(Team.name))).unique())
-
-
-def latest_of_team(tournament: Tournament, team: Team) -> Registration | None:
-    """The team's most recent registration here, whatever its status."""
-    return db.session.scalar(
-        select(Registration).where(Registration.tournament_id == tournament.id,
-                                   Registration.team_id == team.id)
-        .order_by(Registration.id.desc()).limit(1))
-
-
-def active_registration_of_team(tournament: Tournament, team: Team) -> Registration | None:
-    """The team's active registration here, if any."""
-    return db.session.scalar(select(Registration).where(
-        Registration.tournament_id == tournament.id, Registration.team_id == team.id,
-        Registration.active))
-
-
-def registration_problem(tournament: Tournament, now: datetime | None = None) -> str | None:
-    """Why nobody can register right now, or None when registration is open."""
-    now = now or utcnow()
-    if tournament.status == Status.CANCELLED:
-        return "This tournament was cancelled."
-    if tournament.status != Status.REGISTRATION:
-        stage = {Status.DRAFT: "not published yet", Status.CHECK_IN: "in check-in",
-                 Status.LIVE: "under way", Status.COMPLETED: "over"}[tournament.status]
-        return f"Registration is closed: the tournament is {stage}."
-    if tournament.registration_opens_at and now < tournament.registration_opens_at:
-        return f"Registration opens {_when(tournament.registration_opens_at)}."
-    if now >= _registration_closes(tournament):
-        return f"Registration closed {_when(_registration_closes(tournament))}."
-    return None
-
-
-def _registration_closes(tournament: Tournament) -> datetime:
-    return (tournament.registration_closes_at or tournament.checkin_opens_at
-            or tournament.starts_at)
-
-
-def _when(moment: datetime) -> str:
-    return f"on {moment:%a %d %b %Y at %H:%M} UTC"
 
 
 # --- registering ---------------------------------------------------------------------
@@ -184,7 +55,7 @@ def register_solo(actor: User, tournament: Tournament) -> Registration:
     if tournament.team_based:
         raise Invalid("This is a team tournament: a captain registers the whole team.")
     _require_open(tournament)
-    taken = _already_registered(tournament, [actor.id])
+    taken = rosters.already_registered(tournament, [actor.id])
     if taken:
         raise Invalid(f"You are already registered for {tournament.name} "
                       f"({_status_words(taken[actor.id])}).")
@@ -214,73 +85,14 @@ def register_team(actor: User, tournament: Tournament, team: Team, player_ids: l
         raise Invalid(f"You already registered {other.name} for {tournament.name}; a captain "
                       "registers one team per tournament.")
     players, substitutes = _unique(player_ids), _unique(substitute_ids)
-    _validate_roster(tournament, team, players, substitutes)
+    rosters.validate(tournament, team, players, substitutes)
     roster_ = [(i, MemberRole.PLAYER) for i in players]
     roster_ += [(i, MemberRole.SUBSTITUTE) for i in substitutes]
     return _create(actor, tournament, team, roster_)
 
 
-def _validate_roster(tournament: Tournament, team: Team, players: list[int],
-                     substitutes: list[int]) -> None:
-    size, most = tournament.game.team_size, tournament.max_substitutes
-    members = _member_names(team)
-    errors: dict[str, str] = {}
-    if len(players) != size:
-        errors["players"] = f"Choose exactly {size} players (you chose {len(players)})."
-    if len(substitutes) > most:
-        errors["substitutes"] = (f"Choose at most {most} substitute{'s' if most != 1 else ''} "
-                                 f"(you chose {len(substitutes)})." if most else
-                                 "This tournament allows no substitutes.")
-    if both := [i for i in substitutes if i in players]:
-        errors["substitutes"] = (f"{_names(both, members)} cannot be both a player and a "
-                                 "substitute.")
-    for name, ids in (("players", players), ("substitutes", substitutes)):
-        if outsiders := [i for i in ids if i not in members]:
-            errors[name] = (f"Only members of {team.name} can be on its roster; "
-                            f"{_names(outsiders, _user_names(outsiders))} "
-                            f"{'is' if len(outsiders) == 1 else 'are'} not a member.")
-    if not errors and (taken := _already_registered(tournament, players + substitutes)):
-        errors["players" if set(taken) & set(players) else "substitutes"] = _taken_message(
-            taken, members)
-    if errors:
-        raise Invalid("The roster cannot be registered; see the highlighted choices.", errors)
-
-
-def _member_names(team: Team) -> dict[int, str]:
-    rows = db.session.execute(
-        select(TeamMember.user_id, User.display_name).join(User, User.id == TeamMember.user_id)
-        .where(TeamMember.team_id == team.id))
-    return dict(rows.all())
-
-
-def _user_names(user_ids: list[int]) -> dict[int, str]:
-    return dict(db.session.execute(select(User.id, User.display_name)
-                                   .where(User.id.in_(user_ids))).all())
-
-
-def _names(ids: Iterable[int], names: dict[int, str]) -> str:
-    return ", ".join(names.get(i, "an unknown player") for i in ids)
-
-
-def _taken_message(taken: dict[int, Registration], names: dict[int, str]) -> str:
-    parts = [f"{names.get(user_id, 'A player')} is already registered here"
-             + (f" with {reg.team.name}" if reg.team else " as a solo player")
-             for user_id, reg in taken.items()]
-    return "; ".join(parts) + ". A player can be in one registration per tournament."
-
-
 def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
-
-
-def _already_registered(tournament: Tournament, user_ids: list[int]) -> dict[int, Registration]:
-    """{user id: their active registration here} for those of `user_ids` already in one."""
-    rows = db.session.execute(
-        select(RegistrationMember.user_id, Registration)
-        .join(Registration, Registration.id == RegistrationMember.registration_id)
-        .where(RegistrationMember.tournament_id == tournament.id,
-               RegistrationMember.active, RegistrationMember.user_id.in_(user_ids)))
-    return {user_id: registration for user_id, registration in rows.unique().all()}
 
 
 def _refuse_if_removed(tournament: Tournament, *where, who: str) -> None:
@@ -316,8 +128,8 @@ def _create(actor: User, tournament: Tournament, team: Team | None,
 
 
 def _registered_meanwhile(tournament: Tournament, user_ids: list[int]) -> Invalid:
-    taken = _already_registered(tournament, user_ids)
-    message = (_taken_message(taken, _user_names(user_ids)) if taken else
+    taken = rosters.already_registered(tournament, user_ids)
+    message = (rosters.taken_message(taken, rosters.user_names(user_ids)) if taken else
                "This team was registered at the same moment by another request.")
     return Invalid(message, {"players": message})
 
@@ -447,10 +259,10 @@ def _refuse_reinstate_if_taken(tournament: Tournament, registration: Registratio
             other := active_registration_of_team(tournament, registration.team)):
         raise Conflict(f"{registration.team.name} has registered again meanwhile "
                        f"({_status_words(other)}); reinstating would enter it twice.")
-    taken = _already_registered(tournament, [m.user_id for m in registration.members])
+    taken = rosters.already_registered(tournament, [m.user_id for m in registration.members])
     if taken:
         names = {m.user_id: m.user.display_name for m in registration.members}
-        raise Conflict("Cannot reinstate: " + _taken_message(taken, names))
+        raise Conflict("Cannot reinstate: " + rosters.taken_message(taken, names))
 
 
 def set_paid(registration: Registration, paid: bool) -> None:
@@ -514,18 +326,6 @@ def settings_changed(tournament: Tournament) -> None:
                          reason="the entry fee was removed")
     _promote(tournament)
     changed(tournament)
-
-
-def checkin_window(tournament: Tournament) -> tuple[datetime, datetime]:
-    """When check-in opens and closes (defaults: 30 minutes before the start, the start)."""
-    closes = tournament.checkin_closes_at or tournament.starts_at
-    return tournament.checkin_opens_at or closes - CHECKIN_DEFAULT, closes
-
-
-def started(tournament: Tournament, now: datetime | None = None) -> bool:
-    """Whether the tournament has begun (or ended): past its start, live or over."""
-    return (tournament.status in (Status.LIVE, Status.COMPLETED, Status.CANCELLED)
-            or (now or utcnow()) >= tournament.starts_at)
 
 
 # --- helpers -------------------------------------------------------------------------

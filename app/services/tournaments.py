@@ -25,7 +25,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, payments, registrations, request_keys
+from app.services import audit, entrants, payments, registrations, request_keys
 from app.services.errors import Conflict, IllegalTransition, Invalid
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -241,7 +241,7 @@ def update(actor: User, tournament: Tournament, data: TournamentInput) -> dict[s
     registrations.lock(tournament)  # slots are counted below; registrations wait meanwhile
     _fill_defaults(data)
     errors = validate(data, existing=tournament)
-    taken = registrations.counts(tournament)["registered"]
+    taken = entrants.counts(tournament)["registered"]
     if data.capacity < taken and "capacity" not in errors:
         errors["capacity"] = (f"{taken} registrations hold a slot: the capacity cannot go below "
                               "that (remove registrations first).")

@@ -19,7 +19,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import checkin, registrations, schedule
+from app.services import checkin, entrants, registrations, schedule
 from app.services.errors import Conflict, Invalid, NotAllowed
 from tests.integration.test_registrations import (
     actions,
@@ -86,7 +86,7 @@ def test_a_confirmed_player_checks_in_while_check_in_is_open(cup, players):
     assert registration.checked_in_by_id == players[0].id
     assert actions() == ["registration.checked_in"]
     assert db.session.scalar(select(OutboxEvent.type)) == "registrations_changed"
-    assert registrations.counts(cup)["checked_in"] == 1
+    assert entrants.counts(cup)["checked_in"] == 1
 
 
 def test_checking_in_twice_is_a_no_op(cup, players):

@@ -31,7 +31,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import ledger, payments, registrations
+from app.services import entrants, ledger, payments, registrations
 from app.services.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 
 S = RegistrationStatus
@@ -177,7 +177,7 @@ def test_player_registers_for_a_free_tournament_and_is_confirmed(solo, players):
         (players[0].id, MemberRole.PLAYER, True)]
     assert actions() == ["registration.created"]
     assert events_of(solo) == 1
-    assert registrations.counts(solo) == {"registered": 1, "capacity": 2, "waitlisted": 0,
+    assert entrants.counts(solo) == {"registered": 1, "capacity": 2, "waitlisted": 0,
                                           "checked_in": 0}
 
 
@@ -185,7 +185,7 @@ def test_an_entry_fee_holds_the_slot_until_paid(make_tournament, duel, players):
     paid_cup = make_tournament("paid-cup", game_id=duel.id, entry_fee=50)
     registration = do(lambda: registrations.register_solo(players[0], paid_cup))
     assert registration.status == S.PENDING_PAYMENT
-    assert registrations.counts(paid_cup)["registered"] == 1
+    assert entrants.counts(paid_cup)["registered"] == 1
 
 
 def test_registering_twice_is_refused_and_changes_nothing(solo, players):
@@ -202,9 +202,9 @@ def test_a_full_tournament_waitlists_new_players_in_order(solo, players):
                               ("p3", S.WAITLISTED), ("p4", S.WAITLISTED)]
     third, fourth = db.session.scalars(select(Registration).where(
         Registration.status == S.WAITLISTED).order_by(Registration.id))
-    assert registrations.waitlist_position(third) == 1
-    assert registrations.waitlist_position(fourth) == 2
-    assert registrations.counts(solo) == {"registered": 2, "capacity": 2, "waitlisted": 2,
+    assert entrants.waitlist_position(third) == 1
+    assert entrants.waitlist_position(fourth) == 2
+    assert entrants.counts(solo) == {"registered": 2, "capacity": 2, "waitlisted": 2,
                                           "checked_in": 0}
 
 
@@ -239,8 +239,8 @@ def test_registration_of_another_tournament_is_not_found(solo, make_tournament, 
     other = make_tournament("other-cup", game_id=duel.id)
     registration = do(lambda: registrations.register_solo(players[0], other))
     with pytest.raises(NotFound):
-        registrations.get(solo, registration.id)
-    assert registrations.get(other, registration.id) == registration
+        entrants.get(solo, registration.id)
+    assert entrants.get(other, registration.id) == registration
 
 
 # --- teams -----------------------------------------------------------------------------
@@ -260,8 +260,8 @@ def test_the_captain_need_not_play(team_cup, foxes, players):
     registration = do(lambda: registrations.register_team(
         players[0], team_cup, foxes, ids(*players[1:4]), []))
     assert players[0].id not in [m.user_id for m in registration.members]
-    assert registrations.registrations_of(team_cup, players[0]) == [registration]
-    assert registrations.registrations_of(team_cup, players[1]) == [registration]
+    assert entrants.registrations_of(team_cup, players[0]) == [registration]
+    assert entrants.registrations_of(team_cup, players[1]) == [registration]
 
 
 @pytest.mark.parametrize(("chosen", "subs", "field", "message"), [
@@ -350,7 +350,7 @@ def test_withdrawing_gives_the_slot_to_the_first_on_the_waitlist(solo, players):
                                                         "registration.promoted"]
     db.session.refresh(regs[0])
     assert not regs[0].active and not regs[0].members[0].active
-    assert registrations.waitlist_position(regs[3]) == 1
+    assert entrants.waitlist_position(regs[3]) == 1
 
 
 def test_promotion_leaves_an_unpaid_registration_pending(make_tournament, duel, players):
@@ -530,8 +530,8 @@ def test_racing_for_the_last_slot_makes_one_slot_holder_and_one_waitlisted(app, 
                                                 in_thread(Tournament, solo_id)).status
         for p in racers])
     assert sorted(outcomes) == sorted([S.CONFIRMED, S.WAITLISTED])
-    assert registrations.counts(solo)["registered"] == 2
-    assert registrations.counts(solo)["waitlisted"] == 1
+    assert entrants.counts(solo)["registered"] == 2
+    assert entrants.counts(solo)["waitlisted"] == 1
 
 
 def test_a_double_clicked_register_makes_one_registration(app, solo, players):
@@ -575,7 +575,7 @@ def test_withdrawal_and_a_new_registration_racing_keep_the_count_right(app, solo
                                        in_thread(Registration, first_id)),
         lambda: registrations.register_solo(in_thread(User, newcomer),
                                             in_thread(Tournament, solo_id)))
-    counts = registrations.counts(solo)
+    counts = entrants.counts(solo)
     assert (counts["registered"], counts["waitlisted"]) == (2, 1)
     # Whoever came first, the oldest waitlisted registration got the slot.
     assert dict(statuses(solo))["p3"] == S.CONFIRMED

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import RegistrationStatus, Tournament
-from app.services import checkin, registration_panel, registrations
+from app.services import checkin, entrants, registration_panel
 from app.services.errors import Conflict, DomainError, Invalid
 from app.web.access import TOURNAMENT_STAFF, requires
 from app.web.errors import error_response
@@ -132,7 +132,7 @@ def _page(tournament: Tournament, filters: FilterForm, *, form: BulkForm | None 
     closes = checkin.window(tournament)[1]
     return render_template(
         "pages/registration_panel/index.html", tournament=tournament, filters=filters,
-        filters_valid=valid, table=table, counts=registrations.counts(tournament),
+        filters_valid=valid, table=table, counts=entrants.counts(tournament),
         form=form or BulkForm(formdata=None), refusals=refusals,
         # Bad input shows on the bulk form itself; anything else in a notice above it.
         notice=None if form is not None and isinstance(error, Invalid) else error,

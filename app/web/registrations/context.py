@@ -13,7 +13,7 @@ from typing import Any
 from flask import url_for
 
 from app.models import Registration, RegistrationStatus, Team, Tournament, User, utcnow
-from app.services import checkin, registrations
+from app.services import checkin, entrants
 from app.web.registrations.forms import ActionForm, TeamRegistrationForm
 
 
@@ -63,24 +63,24 @@ def page_context(tournament: Tournament, user: User | None,
                  team_forms: dict[int, TeamRegistrationForm] | None = None,
                  error: str | None = None) -> dict[str, Any]:
     """The tournament page's registration parts: `roster` (public) and `mine` (the viewer's)."""
-    roster = registrations.roster(tournament)
+    roster = entrants.roster(tournament)
     return {"roster": roster, "mine": _box(tournament, user, roster, team_forms or {}, error)}
 
 
-def _box(tournament: Tournament, user: User | None, roster: registrations.Roster,
+def _box(tournament: Tournament, user: User | None, roster: entrants.Roster,
          team_forms: dict[int, TeamRegistrationForm], error: str | None) -> Box:
     page = url_for("public.tournament", slug=tournament.slug)
     counts = roster.counts
     box = Box(signed_in=bool(user and user.is_authenticated),
               login_url=url_for("auth.login", next=page),
               payment_url=f"{page}/payment",  # the payments page; linked by address on purpose
-              problem=registrations.registration_problem(tournament),
+              problem=entrants.registration_problem(tournament),
               full=counts["registered"] >= counts["capacity"],
               error=error, action=ActionForm())
     if not box.signed_in:
         return box
     box.entries = [_entry(tournament, user, r) for r in
-                   registrations.registrations_of(tournament, user)]
+                   entrants.registrations_of(tournament, user)]
     if tournament.team_based:
         box.teams, box.captains_any = _team_choices(tournament, user, team_forms)
     else:
@@ -91,7 +91,7 @@ def _box(tournament: Tournament, user: User | None, roster: registrations.Roster
 
 def _entry(tournament: Tournament, user: User, registration: Registration) -> Entry:
     now = utcnow()
-    acts = registrations.can_act(user, registration)
+    acts = entrants.can_act(user, registration)
     confirmed = registration.status == RegistrationStatus.CONFIRMED
     checked_in = registration.checked_in_at is not None
     is_open = checkin.is_open(tournament, now)
@@ -99,8 +99,8 @@ def _entry(tournament: Tournament, user: User, registration: Registration) -> En
                 None) if registration.team_id else None
     return Entry(
         registration=registration, can_act=acts, role=role,
-        waitlist_position=registrations.waitlist_position(registration),
-        can_withdraw=acts and registration.active and not registrations.started(tournament),
+        waitlist_position=entrants.waitlist_position(registration),
+        can_withdraw=acts and registration.active and not entrants.started(tournament),
         can_check_in=acts and confirmed and not checked_in and is_open,
         can_undo=acts and checkin.can_undo(registration, tournament, now),
         undo_until=checkin.undo_deadline(registration),
@@ -110,9 +110,9 @@ def _entry(tournament: Tournament, user: User, registration: Registration) -> En
 
 def _team_choices(tournament: Tournament, user: User,
                   team_forms: dict[int, TeamRegistrationForm]) -> tuple[list[TeamChoice], bool]:
-    captained = registrations.captained_teams(user)
+    captained = entrants.captained_teams(user)
     # Teams already in (or removed by the staff, who alone may reinstate them) get no form.
-    free = [t for t in captained if (latest := registrations.latest_of_team(tournament, t))
+    free = [t for t in captained if (latest := entrants.latest_of_team(tournament, t))
             is None or latest.status == RegistrationStatus.WITHDRAWN]
     choices = [TeamChoice(t, team_forms.get(t.id) or _fresh_form(tournament, t),
                           open=len(free) == 1 or t.id in team_forms) for t in free]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Registration, RegistrationStatus, Team, Tournament
-from app.services import checkin, permissions, registrations
+from app.services import checkin, entrants, permissions, registrations
 from app.services.errors import Conflict, Invalid
 from app.web.access import TOURNAMENT_VIEWER, requires
 from app.web.forms import RACE_MESSAGE, submit
@@ -55,7 +55,7 @@ def register_team(tournament, team):
 def withdraw(tournament, registration_id: int):
     """Withdraw one's registration before the start (a paid fee is refunded)."""
     _require_login(tournament)
-    registration = registrations.get(tournament, registration_id)
+    registration = entrants.get(tournament, registration_id)
     return _button(tournament, lambda: registrations.withdraw(current_user, registration),
                    _said(f"{_whose(registration)} registration was withdrawn.",
                          f"{_whose(registration)} registration was already withdrawn."))
@@ -66,7 +66,7 @@ def withdraw(tournament, registration_id: int):
 def check_in(tournament, registration_id: int):
     """Check in one's confirmed registration while check-in is open."""
     _require_login(tournament)
-    registration = registrations.get(tournament, registration_id)
+    registration = entrants.get(tournament, registration_id)
     return _button(tournament, lambda: checkin.check_in(current_user, registration),
                    _said(f"Checked in: {registration.name} is ready to play.",
                          f"{registration.name} was already checked in."))
@@ -77,7 +77,7 @@ def check_in(tournament, registration_id: int):
 def undo_check_in(tournament, registration_id: int):
     """Take back one's check-in within 15 minutes."""
     _require_login(tournament)
-    registration = registrations.get(tournament, registration_id)
+    registration = entrants.get(tournament, registration_id)
     return _button(tournament, lambda: checkin.undo(current_user, registration),
                    _said(f"Check-in undone: {registration.name} is not checked in.",
                          f"{registration.name} was not checked in."))
@@ -128,7 +128,7 @@ def _registered(registration: Registration) -> None:
     who, its = (team.name, "its") if team else ("You", "your")
     be = "is" if team else "are"
     if registration.status == RegistrationStatus.WAITLISTED:
-        position = registrations.waitlist_position(registration)
+        position = entrants.waitlist_position(registration)
         flash(f"The tournament is full: {who if team else 'you'} {be} number {position} on "
               "the waitlist and get a slot automatically when one frees up.", "info")
     elif registration.status == RegistrationStatus.PENDING_PAYMENT:
