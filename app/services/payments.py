@@ -106,14 +106,6 @@ def open_payment(registration: Registration) -> Payment | None:
     )
 
 
-def latest_by_registration(tournament: Tournament) -> dict[int, Payment]:
-    """Each registration's most recent payment, by registration id."""
-    latest = (select(func.max(Payment.id)).where(Payment.tournament_id == tournament.id)
-              .group_by(Payment.registration_id))
-    rows = db.session.scalars(select(Payment).where(Payment.id.in_(latest)))
-    return {payment.registration_id: payment for payment in rows}
-
-
 def review_queue(tournament: Tournament) -> tuple[list[Payment], list[Payment]]:
     """Proofs waiting for review (oldest first), and the other payments (newest first)."""
     query = (select(Payment).where(Payment.tournament_id == tournament.id)

@@ -528,11 +528,3 @@ def test_a_payment_racing_a_cancellation_is_refunded_or_refused(app, rich, organ
 # --- reading -------------------------------------------------------------------------
 
 
-def test_latest_by_registration_gives_each_registrations_newest_payment(
-        cup, submitted, organizer, player, registration, submitted_elsewhere):
-    payments.reject(organizer, submitted, "Blurry")
-    newer = payments.submit_proof(player, registration, proof())
-    db.session.commit()
-    latest = payments.latest_by_registration(cup)
-    assert {k: v.id for k, v in latest.items()} == {
-        registration.id: newer.id, submitted_elsewhere.registration_id: submitted_elsewhere.id}
