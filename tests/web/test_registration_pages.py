@@ -355,3 +355,24 @@ def test_every_change_records_the_live_event(app, solo, players):
     signed_in(app, players[0]).post("/t/solo-cup/register")
     assert db.session.scalar(select(func.count()).where(
         OutboxEvent.type == "registrations_changed", OutboxEvent.tournament_id == solo.id)) == 1
+
+
+def test_players_racing_for_the_last_slot_over_http_get_one_slot(app, solo, players):
+    solo.capacity = 1
+    db.session.commit()
+    clients = [signed_in(app, p) for p in players]
+    barrier = threading.Barrier(len(clients))
+    codes = []
+
+    def click(client) -> None:
+        barrier.wait()
+        codes.append(client.post("/t/solo-cup/register").status_code)
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert codes == [302] * len(players)
+    states = [status for _, status in registrations_in_db()]
+    assert sorted(states) == sorted([S.CONFIRMED] + [S.WAITLISTED] * (len(players) - 1))
