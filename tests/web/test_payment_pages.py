@@ -82,7 +82,7 @@ def text(response) -> str:
 
 def test_the_page_shows_the_fee_the_status_and_both_ways_to_pay(as_player):
     html = page(as_player)
-    assert "50 coins" in html and "Pending Payment" in html and "Not paid" in html
+    assert "50 coins" in html and "Entry fee due" in html and "Not paid" in html
     assert "Pay 50 coins from your wallet (balance 120)" in html
     assert 'enctype="multipart/form-data"' in html and 'type="file"' in html
 
@@ -128,7 +128,7 @@ def test_without_enough_coins_the_button_is_disabled_and_a_post_is_refused(
     fund(player, 20)
     login(client, player)
     html = page(client)
-    assert re.search(r"<button type=\"submit\" disabled>Pay 50 coins", html)
+    assert re.search(r"<button type=\"submit\" class=\"secondary\" disabled>Not enough coins", html)
     assert "You need 30 more" in html
     response = pay(client, registration)
     assert response.status_code == 409
