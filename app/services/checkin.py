@@ -14,6 +14,7 @@ double-clicked "Check in" checks in once and the twin is a no-op.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
@@ -31,7 +32,9 @@ from app.models import (
 )
 from app.services import audit, entrants, permissions, registrations
 from app.services.entrants import checkin_window as window
-from app.services.errors import Conflict, Invalid, NotAllowed
+from app.services.errors import Conflict, DomainError, Invalid, NotAllowed
+
+log = logging.getLogger(__name__)
 
 UNDO_MINUTES = 15
 NO_SHOW_REASON = "no-show"
@@ -166,14 +169,22 @@ def remove_due_no_shows(now: datetime) -> int:
         Tournament.status.in_((Status.REGISTRATION, Status.CHECK_IN, Status.LIVE)),
         func.coalesce(Tournament.checkin_closes_at, Tournament.starts_at) <= now, ~already)))
     removed = 0
-    for tournament in due:
-        registrations.lock(tournament)
-        # Another sweeper may have done it while this one waited for the lock.
-        if db.session.scalar(select(AuditLog.id).where(AuditLog.tournament_id == tournament.id,
-                                                       AuditLog.action == NO_SHOWS_DONE)):
-            continue
-        removed += remove_no_shows(None, tournament)
+    for tournament in sorted(due, key=lambda t: t.id):
+        try:  # one tournament that cannot be swept must not hold up the others
+            with db.session.begin_nested():
+                removed += _remove_due(tournament)
+        except DomainError as error:
+            log.warning("no-shows of %s not removed: %s", tournament.slug, error.message)
     return removed
+
+
+def _remove_due(tournament: Tournament) -> int:
+    registrations.lock(tournament)
+    # Another sweeper may have done it while this one waited for the lock.
+    if db.session.scalar(select(AuditLog.id).where(AuditLog.tournament_id == tournament.id,
+                                                   AuditLog.action == NO_SHOWS_DONE)):
+        return 0
+    return remove_no_shows(None, tournament)
 
 
 # --- helpers -------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from app.models import (
 )
 from app.services import checkin, entrants, registrations, schedule
 from app.services.errors import Conflict, Invalid, NotAllowed
+from tests.concurrency import concurrently
 from tests.integration.test_registrations import (
     actions,
-    concurrently,
     count,
     do,
     enter,

@@ -4,14 +4,12 @@ staff removal and reinstatement, and races for the last slot."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.database import write_intent
 from app.extensions import db
 from app.models import (
     AuditLog,
@@ -33,6 +31,7 @@ from app.models import (
 )
 from app.services import entrants, ledger, payments, registrations
 from app.services.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
+from tests.concurrency import concurrently
 
 S = RegistrationStatus
 
@@ -40,30 +39,6 @@ S = RegistrationStatus
 # --- helpers (test_checkin.py uses them too) -------------------------------------------
 
 
-def concurrently(app, *calls: Callable[[], object]) -> list[object]:
-    """Run each call in its own thread and session at the same moment; results or errors."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        with app.app_context(), write_intent():
-            barrier.wait()
-            try:
-                outcomes[index] = call()
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                outcomes[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    db.session.rollback()  # end the test's own read transaction to see what the threads did
-    return outcomes
 
 
 def in_thread(model, obj_id: int):
