@@ -8,6 +8,17 @@ from typing import Any
 from flask import Flask
 from markupsafe import Markup
 
+from app.models import RegistrationStatus
+
+# How a registration's status reads on every page, the CSV export included.
+REGISTRATION_LABELS = {
+    RegistrationStatus.PENDING_PAYMENT: "Entry fee due",
+    RegistrationStatus.CONFIRMED: "Confirmed",
+    RegistrationStatus.WAITLISTED: "Waitlisted",
+    RegistrationStatus.WITHDRAWN: "Withdrawn",
+    RegistrationStatus.REMOVED: "Removed",
+}
+
 
 def dom_id(obj: Any, suffix: str = "") -> str:
     """The one DOM id of a model object (`match-42`), so pushes find their element."""
@@ -30,6 +41,7 @@ def local_time(value: datetime | None) -> Markup:
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["dom_id"] = dom_id
+    app.jinja_env.globals["registration_labels"] = REGISTRATION_LABELS
     app.jinja_env.filters["dt"] = format_dt
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.trim_blocks = True

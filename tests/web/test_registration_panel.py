@@ -156,7 +156,7 @@ def test_the_table_shows_status_payment_check_in_and_counters(
         r'<label for="select-\d+">([^<]*)</label>(.*?)</tr>', html, re.S)}
     assert "Confirmed" in rows["Ada Lovelace"] and "Verified" in rows["Ada Lovelace"]
     assert "<time" in rows["Ada Lovelace"].split("Verified")[1]  # the check-in time
-    assert "Pending payment" in rows["Bob 100% Real"]
+    assert "Entry fee due" in rows["Bob 100% Real"]
     assert "Proof submitted" in rows["Bob 100% Real"]
     assert "Waitlisted #1" in rows["Cy"]
     assert "Removed" in rows["Dee"] and "Cheating" in rows["Dee"]

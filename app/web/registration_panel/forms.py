@@ -10,14 +10,9 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app.models import RegistrationStatus
 from app.services.registration_panel import REASON_MAX, SEARCH_MAX, Filters, PaymentState
+from app.web.templating import REGISTRATION_LABELS
 
-STATUS_LABELS = {
-    RegistrationStatus.PENDING_PAYMENT: "Pending payment",
-    RegistrationStatus.CONFIRMED: "Confirmed",
-    RegistrationStatus.WAITLISTED: "Waitlisted",
-    RegistrationStatus.WITHDRAWN: "Withdrawn",
-    RegistrationStatus.REMOVED: "Removed",
-}
+STATUS_LABELS = REGISTRATION_LABELS
 PAYMENT_LABELS = {
     PaymentState.NONE: "None",
     PaymentState.SUBMITTED: "Proof submitted",
