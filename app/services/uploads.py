@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from app.extensions import db
 from app.services.errors import DomainError, Invalid, NotFound
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -141,7 +144,29 @@ def store(upload: Upload, folder: str) -> str:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return f"{folder}/{name}"
+    relative = f"{folder}/{name}"
+    # The row that points at the file is not committed yet: if it never is, drop the file.
+    db.session.info.setdefault(_WRITTEN, []).append(relative)
+    return relative
+
+
+_WRITTEN = "uploads_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_written(session: Session, _previous) -> None:
+    if session.in_transaction():  # a savepoint rolled back; the outer transaction goes on
+        return
+    for relative in session.info.pop(_WRITTEN, []):
+        try:
+            delete(relative)
+        except RuntimeError:  # no app context: nowhere to look for UPLOAD_DIR
+            pass
 
 
 def path_of(relative: str) -> Path:

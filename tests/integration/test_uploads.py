@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app.services import uploads
@@ -177,3 +178,21 @@ def test_deleting_a_stored_file_removes_it(app, upload_dir):
 ])
 def test_the_client_name_is_cleaned_for_display(name, shown):
     assert uploads.clean_name(name) == shown
+
+
+def test_a_stored_file_is_removed_when_its_transaction_rolls_back(app):
+    from app.extensions import db
+    from app.services import uploads as uploads_service
+
+    upload = uploads_service.read(FileStorage(io.BytesIO(image_bytes("PNG")), filename="a.png"),
+                                  uploads_service.PROOF_KINDS, field="proof")
+    from app.models import User
+
+    db.session.scalar(select(User.id))  # a transaction is under way, as in the services
+    kept = uploads_service.store(upload, "proofs")
+    db.session.commit()
+    db.session.scalar(select(User.id))
+    dropped = uploads_service.store(upload, "proofs")
+    db.session.rollback()
+    assert uploads_service.path_of(kept).exists()
+    assert not (uploads_service.path_of(kept).parent / dropped.split("/")[-1]).exists()
