@@ -233,12 +233,21 @@ def create(actor: User, data: TournamentInput, request_key: str | None = None) -
     return tournament
 
 
-def update(actor: User, tournament: Tournament, data: TournamentInput) -> dict[str, tuple]:
+def edit_version(tournament: Tournament) -> str:
+    """What an edit form carries to detect that someone else saved in the meantime."""
+    return tournament.updated_at.isoformat()
+
+
+def update(actor: User, tournament: Tournament, data: TournamentInput,
+           seen_version: str | None = None) -> dict[str, tuple]:
     """Change a tournament's settings; bracket-shaping fields freeze once it is live."""
     if tournament.status in (Status.COMPLETED, Status.CANCELLED):
         raise Conflict(f"This tournament is {tournament.status.value.lower()}; "
                        "it can no longer be edited.")
     registrations.lock(tournament)  # slots are counted below; registrations wait meanwhile
+    if seen_version and seen_version != edit_version(tournament):
+        raise Invalid("Someone else saved changes to this tournament after you opened this "
+                      "form. Nothing was saved: reload the page to see their changes.")
     _fill_defaults(data)
     errors = validate(data, existing=tournament)
     taken = entrants.counts(tournament)["registered"]

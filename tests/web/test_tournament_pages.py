@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -167,3 +168,20 @@ def test_unlisted_is_reachable_by_link(client, make_tournament):
     make_tournament("quiet", name="Quiet Cup", visibility=Visibility.UNLISTED)
     assert client.get("/t/quiet").status_code == 200
     assert "Quiet Cup" not in client.get("/").get_data(as_text=True)
+
+
+def test_an_edit_from_a_form_opened_before_someone_else_saved_is_refused(client, organizer,
+                                                                        tournament):
+    login(client, organizer)
+    page = client.get("/manage/t/spring-cup/edit").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="([^"]+)"', page)[1]
+    start = tournament.starts_at.strftime("%Y-%m-%dT%H:%M")
+    first = form_data(tournament.game, name="First Edit", slug="spring-cup", starts_at=start,
+                      version=version)
+    assert client.post("/manage/t/spring-cup/edit", data=first).status_code == 302
+    second = dict(first, name="Second Edit")
+    response = client.post("/manage/t/spring-cup/edit", data=second)
+    assert response.status_code == 400
+    assert "Someone else saved changes" in response.get_data(as_text=True)
+    db.session.refresh(tournament)
+    assert tournament.name == "First Edit"

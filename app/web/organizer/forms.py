@@ -58,6 +58,7 @@ def _when(label: str, required: bool = False) -> DateTimeLocalField:
 
 class TournamentForm(FlaskForm):
     request_key = HiddenField()
+    version = HiddenField()
     name = StringField("Name", [InputRequired(), Length(3, 120)])
     slug = StringField("Address", [Optional(), Length(max=64)])
     description = TextAreaField("Description and rules text", [Optional(), Length(max=5000)])

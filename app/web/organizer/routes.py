@@ -77,8 +77,10 @@ def tournament_edit(tournament):
     form = TournamentForm()
     if not form.is_submitted():
         fill_from(form, tournament)
+        form.version.data = tournaments.edit_version(tournament)
     elif (done := submit(form, lambda: tournaments.update(current_user, tournament,
-                                                          to_input(form)))).ok:
+                                                          to_input(form),
+                                                          form.version.data))).ok:
         flash("Saved." if done.value else "Nothing changed.", "success")
         return redirect(url_for("organizer.tournament", slug=tournament.slug))
     status = 400 if form.is_submitted() else 200
