@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.cli_bracket import bracket
 from app.extensions import db
 
 users = AppGroup("users", help="Manage accounts.")
@@ -66,3 +67,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(sweep)
+    app.cli.add_command(bracket)
