@@ -127,50 +127,47 @@ def review(tournament: Tournament):
 @requires(TOURNAMENT_STAFF)
 def verify(tournament: Tournament, payment_id: int):
     """Accept a proof: the registration is confirmed."""
-    payment = payments.get_payment(tournament, payment_id)
-    form = ReviewForm()
-    done, changed, status = _attempt(form, lambda: payments.verify(current_user, payment))
-    if not done:
-        return _review_page(tournament, row_error=(payment_id, _row_error(form, changed)),
-                            status=status)
-    name = payment.registration.name
-    flash(f"Payment of {name} verified; the registration is confirmed." if changed
-          else f"The payment of {name} was verified already.", "success" if changed else "info")
-    return _to_review(tournament)
+    return _review_action(tournament, payment_id, ReviewForm(),
+                          lambda payment, form: payments.verify(current_user, payment),
+                          lambda p, name: (f"Payment of {name} verified; the registration is "
+                                           "confirmed.",
+                                           f"The payment of {name} was verified already."))
 
 
 @bp.post("/manage/t/<slug>/payments/<int:payment_id>/reject")
 @requires(TOURNAMENT_STAFF)
 def reject(tournament: Tournament, payment_id: int):
     """Refuse a proof with a reason the player sees; they may send another."""
-    payment = payments.get_payment(tournament, payment_id)
-    form = RejectForm()
-    done, changed, status = _attempt(
-        form, lambda: payments.reject(current_user, payment, form.reason.data))
-    if not done:
-        return _review_page(tournament, row_error=(payment_id, _row_error(form, changed)),
-                            status=status)
-    name = payment.registration.name
-    flash(f"Proof of {name} rejected; they see your reason and may send another." if changed
-          else f"The proof of {name} was rejected already.", "success" if changed else "info")
-    return _to_review(tournament)
+    return _review_action(tournament, payment_id, RejectForm(),
+                          lambda payment, form: payments.reject(current_user, payment,
+                                                                form.reason.data),
+                          lambda p, name: (f"Proof of {name} rejected; they see your reason "
+                                           "and may send another.",
+                                           f"The proof of {name} was rejected already."))
 
 
 @bp.post("/manage/t/<slug>/payments/<int:payment_id>/refund")
 @requires(TOURNAMENT_STAFF)
 def refund(tournament: Tournament, payment_id: int):
     """Give a paid entry fee back (wallet payments return to the wallet)."""
+    return _review_action(tournament, payment_id, RefundForm(),
+                          lambda payment, form: payments.refund(current_user, payment,
+                                                                form.note.data),
+                          lambda p, name: (f"{p.amount} coins refunded to {name} "
+                                           + ("to their wallet." if p.method == PaymentMethod.WALLET
+                                              else "(marked refunded)."),
+                                           f"The payment of {name} was refunded already."))
+
+
+def _review_action(tournament: Tournament, payment_id: int, form, act, said):
+    """Run one staff action on a payment; back to the review page, saying what happened."""
     payment = payments.get_payment(tournament, payment_id)
-    form = RefundForm()
-    done, changed, status = _attempt(
-        form, lambda: payments.refund(current_user, payment, form.note.data))
+    done, changed, status = _attempt(form, lambda: act(payment, form))
     if not done:
         return _review_page(tournament, row_error=(payment_id, _row_error(form, changed)),
                             status=status)
-    name = payment.registration.name
-    where = "to their wallet" if payment.method == PaymentMethod.WALLET else "(marked refunded)"
-    flash(f"{payment.amount} coins refunded to {name} {where}." if changed
-          else f"The payment of {name} was refunded already.", "success" if changed else "info")
+    now, before = said(payment, payment.registration.name)
+    flash(now if changed else before, "success" if changed else "info")
     return _to_review(tournament)
 
 
