@@ -226,18 +226,32 @@ def password_hash() -> str:
 
 @pytest.fixture
 def make_user(app, password_hash) -> Callable:
-    from app.extensions import db
     from app.models import User
 
     def make(username: str, *, admin: bool = False, display_name: str | None = None) -> User:
         user = User(username=username, display_name=display_name or username.title(),
                     email=f"{username}@example.com", password_hash=password_hash,
                     is_admin=admin)
-        db.session.add(user)
-        db.session.commit()
+        save(user)
         return user
 
     return make
+
+
+def save(*objects) -> None:
+    """Commit test data the way the app writes: with the write lock taken up front.
+
+    A test's session may hold an old read snapshot (it read a fixture's attributes);
+    on SQLite, upgrading that to a write after a background writer (the in-process
+    runner, a live server) committed fails at once with "database is locked".
+    """
+    from app.database import write_intent
+    from app.extensions import db
+
+    db.session.commit()  # end any read snapshot (and keep what the test changed)
+    with write_intent():
+        db.session.add_all(objects)
+        db.session.commit()
 
 
 def login(client, user) -> None:
@@ -269,19 +283,16 @@ def player(make_user):
 
 @pytest.fixture
 def game(app):
-    from app.extensions import db
     from app.models import Game
 
     g = Game(name="Rocket League", team_size=3, lobby_fields=["room_code", "password", "region"])
-    db.session.add(g)
-    db.session.commit()
+    save(g)
     return g
 
 
 @pytest.fixture
 def make_tournament(app, game, organizer) -> Callable:
     """Create a tournament directly in the database, organized by `organizer`."""
-    from app.extensions import db
     from app.models import Format, StaffMember, StaffRole, Status, Tournament, utcnow
 
     def make(slug: str = "spring-cup", *, owner=None, **fields) -> Tournament:
@@ -298,8 +309,7 @@ def make_tournament(app, game, organizer) -> Callable:
         values.update(fields)
         t = Tournament(**values)
         t.staff.append(StaffMember(user_id=owner.id, role=StaffRole.ORGANIZER))
-        db.session.add(t)
-        db.session.commit()
+        save(t)
         return t
 
     return make
