@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.team_fixtures", "tests.registration_fixtures"]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 WORKER_NUM = int(WORKER.removeprefix("gw") or 0)
 PASSWORD = "correct-horse-42"

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     AuditLog,
-    Game,
     OutboxEvent,
     Registration,
     RegistrationStatus,
@@ -33,14 +32,6 @@ from tests.integration.test_registrations import (
 )
 
 S = RegistrationStatus
-
-
-@pytest.fixture
-def duel(app) -> Game:
-    game = Game(name="Duel Chess", team_size=1, lobby_fields=[])
-    db.session.add(game)
-    db.session.commit()
-    return game
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import (
     AuditLog,
-    Game,
     LedgerTransaction,
     MemberRole,
     OutboxEvent,
@@ -102,14 +101,6 @@ def do(call: Callable[[], object]) -> object:
 
 
 # --- fixtures --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def duel(app) -> Game:
-    game = Game(name="Duel Chess", team_size=1, lobby_fields=[])
-    db.session.add(game)
-    db.session.commit()
-    return game
 
 
 @pytest.fixture

@@ -27,27 +27,6 @@ def outsider(make_user):
     return make_user("outsider")
 
 
-@pytest.fixture
-def team(captain) -> Team:
-    team = teams.create(captain, "Red Foxes")
-    db.session.commit()
-    return team
-
-
-@pytest.fixture
-def invite(team, captain, mate) -> TeamInvite:
-    invitation = teams.invite(captain, team, "mate")
-    db.session.commit()
-    return invitation
-
-
-@pytest.fixture
-def with_mate(team, invite, mate) -> Team:
-    teams.accept(mate, invite)
-    db.session.commit()
-    return team
-
-
 def member_names(team: Team) -> list[str]:
     return sorted(db.session.scalars(
         select(User.username).join(TeamMember, TeamMember.user_id == User.id)

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    Game,
     Registration,
     RegistrationStatus,
     Status,
@@ -26,14 +25,6 @@ from app.realtime.feed import Event
 from tests.conftest import login
 
 S = RegistrationStatus
-
-
-@pytest.fixture
-def duel(app) -> Game:
-    game = Game(name="Duel Chess", team_size=1, lobby_fields=[])
-    db.session.add(game)
-    db.session.commit()
-    return game
 
 
 @pytest.fixture

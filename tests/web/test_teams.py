@@ -26,27 +26,6 @@ def outsider(make_user):
     return make_user("outsider", display_name="Out Sider")
 
 
-@pytest.fixture
-def team(captain) -> Team:
-    team = teams.create(captain, "Red Foxes")
-    db.session.commit()
-    return team
-
-
-@pytest.fixture
-def invite(team, captain, mate) -> TeamInvite:
-    invitation = teams.invite(captain, team, "mate")
-    db.session.commit()
-    return invitation
-
-
-@pytest.fixture
-def with_mate(team, invite, mate) -> Team:
-    teams.accept(mate, invite)
-    db.session.commit()
-    return team
-
-
 def members(team: Team) -> int:
     return db.session.scalar(
         select(func.count(TeamMember.id)).where(TeamMember.team_id == team.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
@@ -34,8 +35,6 @@ def index():
 @requires(TOURNAMENT_VIEWER)
 def tournament(tournament):
     """A tournament's overview, rules, schedule and participants."""
-    from flask_login import current_user
-
     return render_template("pages/public/tournament.html", tournament=tournament,
                            is_staff=permissions.can_coordinate(current_user, tournament),
                            **page_context(tournament, current_user))

@@ -53,7 +53,7 @@ def register_team(tournament, team):
 @bp.post("/registrations/<int:registration_id>/withdraw")
 @requires(TOURNAMENT_VIEWER)
 def withdraw(tournament, registration_id: int):
-    """Withdraw one's registration before the start (a paid fee is refunded)."""
+    """Withdraw one's registration before the start (a wallet-paid fee goes back to it)."""
     _require_login(tournament)
     registration = entrants.get(tournament, registration_id)
     return _button(tournament, lambda: registrations.withdraw(current_user, registration),
