@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from flask import has_app_context
+from hypothesis import settings as hypothesis_settings
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,6 +33,10 @@ pytest_plugins = ["tests.team_fixtures", "tests.registration_fixtures"]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 WORKER_NUM = int(WORKER.removeprefix("gw") or 0)
 PASSWORD = "correct-horse-42"
+# CI replays the same examples on every run (a red CI is then always reproducible); a
+# developer's run draws new ones each time and so explores further.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _postgres_database(base_url: str) -> str:
@@ -157,11 +162,10 @@ def _empty_database() -> None:
 
     db.session.remove()
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        _truncate(db.engine, tables)
+        return
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # TRUNCATE does not fire the ledger's append-only row triggers.
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            return
         # SQLite has no TRUNCATE: lift the append-only triggers for the clean-up only.
         triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
         triggers = triggers.all()
@@ -171,6 +175,28 @@ def _empty_database() -> None:
             conn.execute(text(f"DELETE FROM {table}"))
         for _name, sql in triggers:
             conn.execute(text(sql))
+
+
+def _truncate(engine, tables: list[str]) -> None:
+    """TRUNCATE every table (it does not fire the ledger's append-only row triggers).
+
+    TRUNCATE takes its exclusive locks one table at a time, so a live server reading two of
+    the tables in one transaction (its hub tailing the outbox) can deadlock with it;
+    PostgreSQL then cancels one side. The server's side retries by itself; ours does here.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(10):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as error:
+            code = getattr(error.orig, "pgcode", None)
+            if code not in ("40P01", "55P03") or attempt == 9:  # deadlock, lock timeout
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _reset_rate_limits(application) -> None:
