@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from app.brackets import double, single
+from app.brackets import double, round_robin, single, swiss
 from app.brackets.model import BestOf, Bracket, BracketError, Format, GrandFinal
 
 
@@ -17,6 +17,9 @@ def build(
     grand_final: GrandFinal | str = GrandFinal.SINGLE,
     third_place: bool = False,
     best_of: BestOf | None = None,
+    groups: int = 1,
+    cycles: int = 1,
+    rounds: int | None = None,
 ) -> Bracket:
     """The bracket of `format` for seeds 1..`entrants` with the given options."""
     fmt = Format(format)
@@ -26,4 +29,6 @@ def build(
         raise BracketError("a third-place match exists only in single elimination")
     if fmt == Format.DOUBLE_ELIMINATION:
         return double.build(entrants, grand_final=grand_final, best_of=best_of)
-    raise NotImplementedError(f"{fmt} is not implemented yet")
+    if fmt == Format.ROUND_ROBIN:
+        return round_robin.build(entrants, groups=groups, cycles=cycles, best_of=best_of)
+    return swiss.build(entrants, rounds=rounds, best_of=best_of)

@@ -93,6 +93,9 @@ class Bracket:
     matches: list[Match]
     grand_final: GrandFinal = GrandFinal.NONE
     third_place: bool = False
+    groups: int = 1  # round robin: number of groups
+    cycles: int = 1  # round robin: 1 single, 2 double round robin
+    rounds_planned: int = 0  # swiss: how many rounds will be paired in all
 
     def rounds(self, side: Side) -> int:
         """How many rounds `side` has (0 when the bracket has no such side)."""

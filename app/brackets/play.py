@@ -20,7 +20,7 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from app.brackets.model import BYE, Bracket, BracketError, Link
+from app.brackets.model import BYE, Bracket, BracketError, Link, Match
 
 
 class Status(enum.StrEnum):
@@ -37,6 +37,14 @@ class Outcome(enum.StrEnum):
     FORFEIT = "forfeit"
     DOUBLE_FORFEIT = "double_forfeit"
     DISQUALIFIED = "disqualified"
+
+
+# The members as module constants: reading a member off its enum class costs ten times a
+# global lookup, and progression reads them on every placement (see bench/brackets.py).
+LOCKED, WAITING, READY = Status.LOCKED, Status.WAITING, Status.READY
+COMPLETED, SKIPPED = Status.COMPLETED, Status.SKIPPED
+PLAYED, BY_BYE, FORFEIT = Outcome.PLAYED, Outcome.BYE, Outcome.FORFEIT
+DOUBLE_FORFEIT, DISQUALIFIED = Outcome.DOUBLE_FORFEIT, Outcome.DISQUALIFIED
 
 
 @dataclass(slots=True)
@@ -90,12 +98,12 @@ class Play:
     def ready(self) -> list[int]:
         """Ids of the matches that can be played now."""
         if self._ready is None:
-            self._ready = {i for i, s in enumerate(self.states) if s.status == Status.READY}
+            self._ready = {i for i, s in enumerate(self.states) if s.status == READY}
         return sorted(self._ready)
 
     def finished(self) -> bool:
         """Whether every match is decided (completed, or a reset that is not needed)."""
-        return all(s.status in (Status.COMPLETED, Status.SKIPPED) for s in self.states)
+        return all(s.status in (COMPLETED, SKIPPED) for s in self.states)
 
     # -- operations -----------------------------------------------------------------------
 
@@ -106,18 +114,20 @@ class Play:
         loser = self._opponent(state, winner)
         if scores is not None:
             _check_scores(state, winner, scores)
-        return self._run(self._complete, match_id, winner, loser, Outcome.PLAYED, scores)
+        self._touched = touched = []  # _run, inlined: the hot path of every result
+        self._complete(match_id, winner, loser, PLAYED, scores)
+        return list(dict.fromkeys(touched))
 
     def forfeit(self, match_id: int, entrant: int) -> list[int]:
         """`entrant` forfeits match `match_id`: their opponent wins by walkover."""
         state = self._open_state(match_id)
         winner = self._opponent(state, entrant)
-        return self._run(self._complete, match_id, winner, entrant, Outcome.FORFEIT, None)
+        return self._run(self._complete, match_id, winner, entrant, FORFEIT, None)
 
     def double_forfeit(self, match_id: int) -> list[int]:
         """Both entrants forfeit: both are eliminated and a bye goes forward."""
         self._open_state(match_id)
-        return self._run(self._complete, match_id, BYE, BYE, Outcome.DOUBLE_FORFEIT, None)
+        return self._run(self._complete, match_id, BYE, BYE, DOUBLE_FORFEIT, None)
 
     def disqualify(self, entrant: int) -> list[int]:
         """Remove `entrant` from the event: walkovers now and in every match they would reach."""
@@ -131,12 +141,30 @@ class Play:
     def reopen(self, match_id: int) -> list[int]:
         """Undo a result so it can be recorded again; later matches it decided are undone too."""
         state = self.states[match_id]
-        if state.status != Status.COMPLETED or state.outcome in (Outcome.BYE,
-                                                                 Outcome.DISQUALIFIED):
+        if state.status != COMPLETED or state.outcome in (BY_BYE,
+                                                                 DISQUALIFIED):
             raise BracketError(f"match {match_id} has no result that can be reopened")
         if any(e in self.disqualified for e in state.slots):
             raise BracketError(f"match {match_id} involves a disqualified entrant")
         return self._run(self._reopen, match_id)
+
+    def extend(self, matches: Sequence[Match]) -> list[int]:
+        """Start matches just appended to the bracket (a Swiss round): seeds and byes placed.
+
+        The bracket grows while in play only in Swiss, whose matches have no feeders, so the
+        new states start as `__init__` starts them. `states` must be a list here.
+        """
+        for offset, match in enumerate(matches):
+            if match.id != len(self.states) + offset or self.matches[match.id] is not match:
+                raise BracketError("only matches just appended to the bracket can be started")
+        self._touched = []
+        for match in matches:
+            self.states.append(MatchState([None, None]))  # type: ignore[attr-defined]
+            for slot, source in enumerate(match.slots):
+                if source.kind in ("seed", "bye"):
+                    entrant = source.ref if source.kind == "seed" else BYE
+                    self._place(Link(match.id, slot), entrant)
+        return list(dict.fromkeys(self._touched))
 
     # -- progression ----------------------------------------------------------------------
 
@@ -149,7 +177,7 @@ class Play:
         if not 0 <= match_id < len(self.states):
             raise BracketError(f"no match {match_id}")
         state = self.states[match_id]
-        if state.status != Status.READY:
+        if state.status != READY:
             raise BracketError(f"match {match_id} is {state.status}, not ready")
         return state
 
@@ -170,20 +198,20 @@ class Play:
         self._touched.append(link.match)
         a, b = state.slots
         if a is None or b is None:
-            state.status = Status.WAITING
+            state.status = WAITING
         elif a == BYE:
-            self._complete(link.match, b, a, Outcome.BYE, None)
+            self._complete(link.match, b, a, BY_BYE, None)
         elif b == BYE:
-            self._complete(link.match, a, b, Outcome.BYE, None)
+            self._complete(link.match, a, b, BY_BYE, None)
         else:
-            state.status = Status.READY
+            state.status = READY
             if self._ready is not None:
                 self._ready.add(link.match)
 
     def _complete(self, match_id: int, winner: int, loser: int, outcome: Outcome,
                   scores: tuple[int, int] | None) -> None:
         state = self.states[match_id]
-        state.status, state.outcome, state.scores = Status.COMPLETED, outcome, scores
+        state.status, state.outcome, state.scores = COMPLETED, outcome, scores
         state.winner, state.loser = winner, loser
         if self._ready is not None:
             self._ready.discard(match_id)
@@ -193,7 +221,7 @@ class Play:
             if self.matches[match.winner_to.match].reset_of == match_id and not (
                 self._reset_needed(state)
             ):
-                self.states[match.winner_to.match].status = Status.SKIPPED
+                self.states[match.winner_to.match].status = SKIPPED
                 self._touched.append(match.winner_to.match)
                 return
             self._place(match.winner_to, winner)
@@ -210,10 +238,10 @@ class Play:
         for match_id, state in enumerate(self.states):
             if entrant not in state.slots:
                 continue
-            if state.status == Status.READY:
+            if state.status == READY:
                 winner = self._opponent(state, entrant)
-                self._complete(match_id, winner, entrant, Outcome.DISQUALIFIED, None)
-            elif state.status == Status.WAITING:
+                self._complete(match_id, winner, entrant, DISQUALIFIED, None)
+            elif state.status == WAITING:
                 state.slots[state.slots.index(entrant)] = BYE
                 self._touched.append(match_id)
 
@@ -223,7 +251,7 @@ class Play:
         self._undo_downstream(match_id)
         state = self.states[match_id]
         state.winner = state.loser = state.outcome = state.scores = None
-        state.status = Status.READY
+        state.status = READY
         if self._ready is not None:
             self._ready.add(match_id)
         self._touched.append(match_id)
@@ -237,10 +265,10 @@ class Play:
     def _unplace(self, link: Link) -> None:
         state = self.states[link.match]
         self._touched.append(link.match)
-        if state.status == Status.SKIPPED:
-            state.status = Status.LOCKED
+        if state.status == SKIPPED:
+            state.status = LOCKED
             return
-        if state.status == Status.COMPLETED:
+        if state.status == COMPLETED:
             self._undo_downstream(link.match)
             state.winner = state.loser = state.outcome = state.scores = None
         if self._ready is not None:
@@ -249,7 +277,7 @@ class Play:
         # Keep "a disqualified entrant never sits in an open match" after the undo.
         state.slots = [BYE if e in self.disqualified else e for e in state.slots]
         a, b = state.slots
-        state.status = Status.LOCKED if a is None and b is None else Status.WAITING
+        state.status = LOCKED if a is None and b is None else WAITING
 
 
 def _check_scores(state: MatchState, winner: int, scores: tuple[int, int]) -> None:

@@ -42,3 +42,67 @@ def first_round(entrants: int) -> list[tuple[int, int | None]]:
         high, low = min(a, b), max(a, b)
         pairs.append((high, low if low <= entrants else None))
     return pairs
+
+
+def tiers(entrants: int) -> list[list[int]]:
+    """Seed tiers of an elimination draw: [1], [2], [3, 4], [5..8], [9..16], ...
+
+    Swapping two seeds of one tier keeps every round's expected pairings as balanced as the
+    standard order makes them, so separation moves seeds only within their tier.
+    """
+    result, low = [[1]], 2
+    while low <= entrants:
+        high = min(entrants, 2 * low - 2) if low > 2 else 2
+        result.append(list(range(low, high + 1)))
+        low = high + 1
+    return result
+
+
+def elimination_cells(entrants: int) -> list[list[int]]:
+    """The first-round pairs of an elimination bracket as cells of seeds (byes left out)."""
+    return [[high] if low is None else [high, low] for high, low in first_round(entrants)]
+
+
+def separate(keys: dict[int, str], cells: list[list[int]], bands: list[list[int]],
+             ) -> tuple[dict[int, int], int]:
+    """Move seeds within their band so that fewer cells hold two entrants with the same key.
+
+    `keys` maps a seed to its team/club/region ("" or missing: no constraint); `cells` are the
+    groups of seeds that meet first (first-round pairs, or round-robin groups); `bands` are the
+    sets of seeds that may trade places. Returns `moved` (new seed -> the seed whose entrant now
+    holds it, only for seeds that changed) and the number of clashes left.
+
+    A deterministic local search: for each clash, from the lowest-ranked seed up, swap that
+    seed with the nearest seed of its band when the swap lowers the total clash count. It
+    stops when no single swap helps; separating "where possible" needs no more in practice,
+    and every move is reported so organizers can see what changed.
+    """
+    holder = {seed: seed for cell in cells for seed in cell}  # position -> original seed
+    cell_of = {seed: i for i, cell in enumerate(cells) for seed in cell}
+    band_of = {seed: band for band in bands for seed in band}
+
+    def key(position: int) -> str:
+        return keys.get(holder[position], "")
+
+    def clashes(cell: int) -> int:
+        seen = [key(p) for p in cells[cell] if key(p)]
+        return len(seen) - len(set(seen))
+
+    improved = True
+    while improved:
+        improved = False
+        for position in sorted(holder, reverse=True):
+            if not key(position) or clashes(cell_of[position]) == 0:
+                continue
+            for other in sorted(band_of.get(position, []), key=lambda s: (abs(s - position), s)):
+                if other == position or other not in holder or cell_of[other] == cell_of[position]:
+                    continue
+                touched = {cell_of[position], cell_of[other]}
+                before = sum(clashes(c) for c in touched)
+                holder[position], holder[other] = holder[other], holder[position]
+                if sum(clashes(c) for c in touched) < before:
+                    improved = True
+                    break
+                holder[position], holder[other] = holder[other], holder[position]
+    moved = {position: seed for position, seed in holder.items() if position != seed}
+    return moved, sum(clashes(c) for c in range(len(cells)))

@@ -36,8 +36,12 @@ def standings(play: Play) -> list[Place]:
         keys = _exits(play, *_single_rules(play))
     elif fmt == Format.DOUBLE_ELIMINATION:
         keys = _exits(play, *_double_rules(play))
+    elif fmt == Format.ROUND_ROBIN:
+        from app.brackets import round_robin
+        return round_robin.standings(play)
     else:
-        raise NotImplementedError(f"standings for {fmt} are not implemented yet")
+        from app.brackets import swiss
+        return swiss.standings(play)
     for seed in play.disqualified:
         keys[seed] = DISQUALIFIED
     return rank({seed: keys.get(seed, STILL_IN) for seed in range(1, play.bracket.entrants + 1)})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 MATCH_KEYS = {"id", "side", "round", "position", "best_of", "slots", "winner_seed"}
 
 
@@ -55,12 +53,15 @@ def test_third_place_match_in_the_json(runner):
     assert [p["place"] for p in document["standings"]] == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("fmt", ["round_robin", "swiss"])
-def test_round_robin_and_swiss_say_not_implemented_yet(runner, fmt):
-    result = runner.invoke(args=["bracket", "simulate", "--format", fmt, "--entrants", "6",
-                                 "--json"])
-    assert result.exit_code != 0
-    assert "not implemented yet" in result.output
+def test_swiss_plays_its_rounds_without_rematches(runner):
+    document = simulate(runner, "--format", "swiss", "--entrants", "9", "--random-results", "3")
+    assert document["format"] == "swiss" and document["entrants"] == 9
+    assert {m["round"] for m in document["matches"]} == {1, 2, 3, 4}  # ceil(log2 9)
+    pairs = [frozenset(s["seed"] for s in m["slots"] if "seed" in s)
+             for m in document["matches"] if all("seed" in s for s in m["slots"])]
+    assert len(pairs) == len(set(pairs)), "a rematch"
+    assert sum(1 for m in document["matches"] if {"bye": True} in m["slots"]) == 4
+    assert [p["place"] for p in document["standings"]] == list(range(1, 10))
 
 
 def test_conflicting_options_are_refused(runner):
