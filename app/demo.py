@@ -46,9 +46,10 @@ def load() -> dict[str, int]:
     _teams(users, created)
     _tournaments(users, games, created)
     db.session.flush()
-    from app import demo_play
+    from app import demo_brackets, demo_play
 
     created.update(demo_play.load(users))
+    created.update(demo_brackets.load(users))
     return created
 
 

@@ -14,8 +14,8 @@ more while they add up to under --warmup-ms, so node's JIT is as warm for small 
 then at least --repeat timed runs, more while they add up to under --min-ms (at most 50), so
 that fast cases get enough runs for a stable median; the table shows the medians. The reference
 is installed with npm into bench/.node/ (git-ignored) on the first run. Also prints
-generate-and-persist timings for 1024-entrant double elimination on SQLite and PostgreSQL once
-the app has a generation service.
+generate-and-persist timings for 1024-entrant double elimination on SQLite and PostgreSQL
+(bench/generation.py, through the app's generation service).
 """
 
 from __future__ import annotations
@@ -224,11 +224,23 @@ def check(side: dict, fmt: str, entrants: int, results: str) -> list[str]:
 
 
 def generation_timings() -> str:
-    """Time generating and persisting 1024-entrant double elimination, once a service exists."""
-    # No bracket generation service exists in the app yet (issue 4 builds it after the engine).
-    # When it lands: create a tournament with 1024 checked-in registrations on a fresh SQLite
-    # file and on PostgreSQL, then time the service call plus its commit, median of 3.
-    return "generation: not built yet"
+    """Generate and persist 1024-entrant double elimination on SQLite and on PostgreSQL.
+
+    Each database runs in its own process (bench/generation.py); PostgreSQL is skipped with a
+    note when BENCH_POSTGRES_URL (default: the local server's `postgres` database) does not
+    answer.
+    """
+    import os
+
+    lines = []
+    postgres = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    for database in ("sqlite", postgres):
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "generation.py"),
+                               "--database", database], capture_output=True, text=True)
+        out = done.stdout.strip().splitlines()
+        lines.append(out[-1] if done.returncode == 0 and out else
+                     f"generation on {database}: failed ({done.stderr.strip().splitlines()[-1:]})")
+    return "\n".join(lines) + "\n(goal: under 500 ms on either database)"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 from flask import has_app_context
-from hypothesis import settings as hypothesis_settings
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.team_fixtures", "tests.registration_fixtures"]
+pytest_plugins = ["tests.team_fixtures", "tests.registration_fixtures", "tests.bracket_fixtures"]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 WORKER_NUM = int(WORKER.removeprefix("gw") or 0)
 PASSWORD = "correct-horse-42"

@@ -2,6 +2,21 @@
 
 from app.models.audit import AuditLog
 from app.models.base import Base, utcnow
+from app.models.bracket import (
+    Bracket,
+    BracketEntrant,
+    Match,
+    MatchEvent,
+    MatchState,
+    MatchStatus,
+    Notification,
+    Rating,
+    ResultSubmission,
+    SeedingDraft,
+    SeedingMethod,
+    Separation,
+    SubmissionStatus,
+)
 from app.models.game import LOBBY_FIELDS, Game
 from app.models.ledger import Account, AccountKind, LedgerEntry, LedgerTransaction
 from app.models.outbox import OutboxEvent
@@ -29,6 +44,19 @@ from app.models.tournament import (
 from app.models.user import User
 
 __all__ = [
+    "Bracket",
+    "BracketEntrant",
+    "Match",
+    "MatchEvent",
+    "MatchState",
+    "MatchStatus",
+    "Notification",
+    "ResultSubmission",
+    "SubmissionStatus",
+    "Rating",
+    "SeedingDraft",
+    "SeedingMethod",
+    "Separation",
     "ACTIVE",
     "HOLDS_SLOT",
     "Account",

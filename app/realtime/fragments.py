@@ -19,7 +19,8 @@ from app.extensions import db
 from app.models import Tournament
 from app.realtime.feed import Event
 from app.realtime.rooms import tournament_room
-from app.services import entrants
+from app.services import brackets, entrants, stages
+from app.web.brackets.view import saved_drawing
 
 log = logging.getLogger(__name__)
 
@@ -80,4 +81,22 @@ def _registrations_changed(event: Event) -> dict[str, str]:
         return {}
     html = render_template("partials/participants.html", tournament=tournament,
                            roster=entrants.roster(tournament), oob=True)
+    return {tournament_room(tournament.id): html}
+
+
+@renderer("bracket_generated")
+def _bracket_generated(event: Event) -> dict[str, str]:
+    """The public bracket region. A draft never reaches sockets: when the bracket was
+    regenerated into a draft (or is one), open pages get "not published yet" instead."""
+    tournament = db.session.get(Tournament, event.tournament_id) if event.tournament_id else None
+    if tournament is None:
+        return {}
+    bracket = brackets.current(tournament)
+    if bracket is None or not bracket.finalized:
+        html = render_template("partials/bracket_region.html", bracket=None, oob=True)
+    else:
+        playoffs = stages.current_playoffs(bracket)
+        html = render_template("partials/bracket_region.html", bracket=bracket,
+                               drawing=saved_drawing(bracket), oob=True,
+                               playoff_drawing=saved_drawing(playoffs) if playoffs else None)
     return {tournament_room(tournament.id): html}

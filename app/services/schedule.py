@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.services import checkin, tournaments
+from app.services import checkin, matches, tournaments
 
 
 def sweep(now: datetime) -> int:
     """Apply every transition that is due at `now`; return how many were applied."""
-    # No-shows count as transitions: each removed registration is one.
-    return tournaments.open_checkin_when_due(now) + checkin.remove_due_no_shows(now)
+    # No-shows count as transitions: each removed registration is one; so does each report
+    # auto-confirmed past its deadline (its job was lost or late).
+    return (tournaments.open_checkin_when_due(now) + checkin.remove_due_no_shows(now)
+            + matches.confirm_due(now) + matches.open_due_checkins(now))

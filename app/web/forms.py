@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.services.errors import Invalid
+from app.services.errors import Conflict, DomainError, Invalid
 
 T = TypeVar("T")
 # A unique constraint caught what the service's own checks could not see: a concurrent twin.
@@ -54,3 +54,29 @@ def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
         form.form_errors.append(RACE_MESSAGE)
         return Submission(False)
     return Submission(True, value)
+
+
+def attempt(form: FlaskForm, action: Callable[[], T], *,
+            refusals: tuple[type[DomainError], ...] = (Invalid, Conflict),
+            ) -> tuple[bool, T | DomainError | None, int]:
+    """Like `submit`, but hand a refusal back with its HTTP status, for the page to explain.
+
+    Returns (done, value, status): the action's value and 200 when it committed; otherwise
+    the refusal — the service's error, a Conflict for a concurrent twin caught by a unique
+    constraint, or None when the form itself did not validate (400) — and its status. An
+    Invalid's field errors land on the form; the caller decides where other refusals show.
+    """
+    if not form.validate_on_submit():
+        return False, None, 400
+    try:
+        value = action()
+        db.session.commit()
+    except refusals as error:
+        db.session.rollback()
+        if isinstance(error, Invalid):
+            apply_errors(form, error)
+        return False, error, error.status
+    except IntegrityError:
+        db.session.rollback()
+        return False, Conflict(RACE_MESSAGE), 409
+    return True, value, 200

@@ -35,7 +35,7 @@ from app.models import (
     Tournament,
     utcnow,
 )
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import log_in
 
 # One test process runs them all, so Chromium starts once.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
@@ -68,15 +68,6 @@ def counter(participants: Locator, term: str) -> Locator:
     """The value of one of the participant counters ("Registered", "Checked in", ...)."""
     return participants.locator(".counters div").filter(
         has=participants.page.locator("dt", has_text=term)).locator("dd")
-
-
-def log_in(page: Page, username: str) -> None:
-    """Sign in through the login form."""
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 @pytest.fixture

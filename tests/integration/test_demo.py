@@ -63,3 +63,16 @@ def test_demo_shows_registrations_payments_wallets_and_checkins(runner):
     assert busy_wallet.balance == 200 + 150 - 50
     assert db.session.scalar(select(func.count(LedgerEntry.id)).where(
         LedgerEntry.account_id == busy_wallet.id)) == 3
+
+
+def test_demo_has_a_generated_bracket_of_each_format(runner):
+    from app.models import Bracket
+
+    runner.invoke(args=["demo"])
+    rows = db.session.execute(select(Tournament.slug, Bracket.format, Bracket.finalized_at)
+                              .join(Bracket, Bracket.tournament_id == Tournament.id)).all()
+    assert {fmt for _, fmt, _ in rows} == {"single_elimination", "double_elimination",
+                                           "round_robin", "swiss"}
+    by_slug = {slug: finalized for slug, _, finalized in rows}
+    assert by_slug["demo-cup"] is not None and by_slug["rookie-knockout"] is None
+    assert "1 brackets" not in runner.invoke(args=["demo"]).output  # idempotent

@@ -8,14 +8,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
 from app.models import PaymentMethod, PaymentStatus, Tournament
 from app.services import ledger, payments, permissions, uploads
 from app.services.errors import Conflict, DomainError, Invalid
 from app.web.access import SIGNED_IN, TOURNAMENT_STAFF, requires
-from app.web.forms import RACE_MESSAGE, apply_errors
+from app.web.forms import RACE_MESSAGE, apply_errors, attempt
 from app.web.payments.forms import PayForm, ProofForm, RefundForm, RejectForm, ReviewForm
 
 bp = Blueprint("payments", __name__)
@@ -24,23 +22,14 @@ REFUSALS = (Invalid, Conflict, uploads.TooLarge)
 
 
 def _attempt(form: FlaskForm, action: Callable[[], Any]) -> tuple[bool, Any, int]:
-    """Like forms.submit, but keep the refusal's status (409, 413) for the response."""
-    if not form.validate_on_submit():
-        return False, None, 400
-    try:
-        value = action()
-        db.session.commit()
-    except REFUSALS as error:
-        db.session.rollback()
-        if isinstance(error, payments.AlreadyPaid):
-            return False, error, 200
-        apply_errors(form, error)
-        return False, error, error.status
-    except IntegrityError:
-        db.session.rollback()
-        form.form_errors.append(RACE_MESSAGE)
-        return False, None, 409
-    return True, value, 200
+    """`forms.attempt`, with every refusal shown next to the form (a double-clicked payment
+    is news, not an error: 200)."""
+    done, value, status = attempt(form, action, refusals=REFUSALS)
+    if isinstance(value, payments.AlreadyPaid):
+        return False, value, 200
+    if value is not None and not done and not isinstance(value, Invalid):
+        apply_errors(form, value)
+    return done, value, status
 
 
 # --- the player ----------------------------------------------------------------------

@@ -1,0 +1,249 @@
+"""What a bracket drawing shows: sections of round columns of match cards.
+
+`drawing` turns the engine's structure and play plus seed names into plain data for
+`templates/partials/bracket.html`, so a preview (a `brackets.Plan`) and a saved bracket
+(`brackets.load`) are drawn by the same template, and the rules about titles and labels can
+be tested without a database or a request.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from app.brackets.model import BYE, Format, Side, Source
+from app.brackets.model import Bracket as Structure
+from app.brackets.model import Match as EngineMatch
+from app.brackets.play import MatchState, Outcome, Play, Status
+from app.brackets.standings import standings
+from app.models import Bracket
+from app.services import brackets
+
+STATUS_LABELS = {
+    Status.LOCKED: "Pending",
+    Status.WAITING: "Waiting for opponent",
+    Status.READY: "Ready to play",
+    Status.COMPLETED: "Completed",
+    Status.SKIPPED: "Not needed",
+}
+OUTCOME_LABELS = {
+    Outcome.BYE: "Bye",
+    Outcome.FORFEIT: "Won by forfeit",
+    Outcome.DOUBLE_FORFEIT: "Double forfeit",
+    Outcome.DISQUALIFIED: "Disqualification",
+}
+ELIMINATION_SIDES = (Side.WINNERS, Side.LOSERS, Side.GRAND_FINAL, Side.THIRD_PLACE)
+# Single elimination counts its last rounds from the final backwards.
+FROM_FINAL = {0: "Final", 1: "Semi-finals", 2: "Quarter-finals"}
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One side of a match card: an entrant, a bye, or where the entrant will come from."""
+
+    label: str
+    kind: str  # "entrant" | "bye" | "pending"
+    seed: int | None = None
+    score: int | None = None
+    won: bool = False
+    lost: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    number: int  # the engine's match id
+    label: str  # "M12": what people say (the id + 1)
+    dom_id: str | None  # "match-<bracket>-<number>" once saved, for live swaps
+    slots: tuple[Slot, Slot]
+    best_of: int
+    status: str  # the engine status value, for CSS
+    status_label: str
+
+    @property
+    def bye(self) -> bool:
+        """A match decided by a bye: drawn quieter than one that is really played."""
+        return any(s.kind == "bye" for s in self.slots)
+
+
+@dataclass(slots=True)
+class Column:
+    title: str
+    cards: list[Card]
+
+
+@dataclass(slots=True)
+class Section:
+    key: str  # "winners", "losers", "grand_final", "third_place", "group-2", "swiss"
+    title: str
+    columns: list[Column]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    place: int
+    names: list[str]
+
+
+@dataclass(slots=True)
+class Drawing:
+    format: Format
+    entrants: int
+    sections: list[Section]
+    standings: list[Standing] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedRow:
+    """A line of a seed list: seed, entrant, and the rating or group when they matter."""
+
+    seed: int
+    name: str
+    rating: int | None = None
+    group: int | None = None
+
+
+def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
+            bracket_id: int | None = None) -> Drawing:
+    """The sections, columns and cards of a bracket, and its standings once results exist."""
+    cards = {m.id: _card(m, play.states[m.id], names, bracket_id) for m in structure.matches}
+    if structure.format == Format.ROUND_ROBIN:
+        sections = _groups(structure, cards)
+    elif structure.format == Format.SWISS:
+        sections = [_swiss(structure, cards)]
+    else:
+        sections = _elimination(structure, play, cards)
+    return Drawing(structure.format, structure.entrants, sections,
+                   _standings(play, names) if _has_results(play) else [])
+
+
+def round_title(structure: Structure, side: Side, round_: int) -> str:
+    """What a round is called: "Semi-finals", "Losers round 3", "Grand final", ..."""
+    if side == Side.THIRD_PLACE:
+        return "Third place"
+    if side == Side.GRAND_FINAL:
+        return "Grand final" if round_ == 1 else "Grand final reset (if needed)"
+    if structure.format == Format.DOUBLE_ELIMINATION:
+        return f"{'Losers' if side == Side.LOSERS else 'Winners'} round {round_}"
+    if structure.format == Format.SINGLE_ELIMINATION:
+        return FROM_FINAL.get(structure.rounds(Side.WINNERS) - round_, f"Round {round_}")
+    return f"Round {round_}"
+
+
+def group_name(group: int) -> str:
+    """Groups are lettered (A, B, ...) while letters last."""
+    return string.ascii_uppercase[group - 1] if 1 <= group <= 26 else str(group)
+
+
+# --- seed lists --------------------------------------------------------------------------
+
+
+def plan_seeds(plan: brackets.Plan) -> list[SeedRow]:
+    """The seed list of a preview."""
+    ratings = plan.seeding.ratings
+    return [SeedRow(seed, registration.name, ratings.get(registration.id), plan.groups.get(seed))
+            for seed, registration in enumerate(plan.seeding.order, start=1)]
+
+
+def saved_seeds(bracket: Bracket) -> list[SeedRow]:
+    """The seed list of a saved bracket."""
+    return [SeedRow(e.seed, e.registration.name, e.rating, e.group) for e in bracket.seeds]
+
+
+def saved_drawing(bracket: Bracket) -> Drawing:
+    """The drawing of a saved bracket, from its rows (cards carry their DOM ids)."""
+    structure, play, _rows = brackets.load(bracket)
+    return drawing(structure, play, brackets.names(bracket), bracket_id=bracket.id)
+
+
+# --- cards -------------------------------------------------------------------------------
+
+
+def _card(match: EngineMatch, state: MatchState, names: Mapping[int, str],
+          bracket_id: int | None) -> Card:
+    slots = (_slot(match, state, 0, names), _slot(match, state, 1, names))
+    status = STATUS_LABELS[state.status]
+    if state.status == Status.COMPLETED and state.outcome in OUTCOME_LABELS:
+        status = OUTCOME_LABELS[state.outcome]
+    return Card(match.id, f"M{match.id + 1}",
+                f"match-{bracket_id}-{match.id}" if bracket_id is not None else None,
+                slots, match.best_of, state.status.value, status)
+
+
+def _slot(match: EngineMatch, state: MatchState, index: int, names: Mapping[int, str]) -> Slot:
+    entrant = state.slots[index]
+    if entrant is None:
+        return Slot(_pending(match.slots[index], names), "pending")
+    if entrant == BYE:
+        return Slot("Bye", "bye")
+    done = state.status == Status.COMPLETED
+    score = state.scores[index] if state.scores else None
+    return Slot(names.get(entrant, f"Seed {entrant}"), "entrant", entrant, score,
+                won=done and state.winner == entrant, lost=done and state.winner != entrant)
+
+
+def _pending(source: Source, names: Mapping[int, str]) -> str:
+    if source.kind == "winner":
+        return f"Winner of M{source.ref + 1}"
+    if source.kind == "loser":
+        return f"Loser of M{source.ref + 1}"
+    if source.kind == "seed":
+        return names.get(source.ref, f"Seed {source.ref}")
+    return "Bye" if source.kind == "bye" else "To be decided"
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+def _columns(structure: Structure, side: Side, matches: Iterable[EngineMatch],
+             cards: Mapping[int, Card]) -> list[Column]:
+    by_round: dict[int, list[EngineMatch]] = {}
+    for match in matches:
+        by_round.setdefault(match.round, []).append(match)
+    return [Column(round_title(structure, side, r),
+                   [cards[m.id] for m in sorted(by_round[r], key=lambda m: m.position)])
+            for r in sorted(by_round)]
+
+
+def _elimination(structure: Structure, play: Play, cards: Mapping[int, Card]) -> list[Section]:
+    single = structure.format == Format.SINGLE_ELIMINATION
+    sections = []
+    for side in ELIMINATION_SIDES:
+        # A grand-final reset that turned out not to be needed is not drawn at all.
+        matches = [m for m in structure.matches if m.side == side and not (
+            m.reset_of is not None and play.states[m.id].status == Status.SKIPPED)]
+        if matches:
+            title = "Bracket" if single and side == Side.WINNERS else brackets.SIDE_TITLES[side]
+            sections.append(Section(side.value, title,
+                                    _columns(structure, side, matches, cards)))
+    return sections
+
+
+def _groups(structure: Structure, cards: Mapping[int, Card]) -> list[Section]:
+    groups: dict[int, list[EngineMatch]] = {}
+    for match in structure.matches:
+        groups.setdefault(match.group or 1, []).append(match)
+    return [Section(f"group-{g}", f"Group {group_name(g)}",
+                    _columns(structure, Side.GROUP, groups[g], cards))
+            for g in sorted(groups)]
+
+
+def _swiss(structure: Structure, cards: Mapping[int, Card]) -> Section:
+    columns = _columns(structure, Side.SWISS, structure.matches, cards)
+    planned, paired = structure.rounds_planned, len(columns)
+    note = ""
+    if planned > paired:
+        note = (f"{paired} of {planned} rounds paired; each next round is paired when the one "
+                "before it is complete.")
+    return Section("swiss", "Swiss rounds", columns, note)
+
+
+def _has_results(play: Play) -> bool:
+    """Standings say something once a match was really decided (byes decide nothing)."""
+    return any(s.outcome not in (None, Outcome.BYE) for s in play.states)
+
+
+def _standings(play: Play, names: Mapping[int, str]) -> list[Standing]:
+    return [Standing(p.place, [names.get(seed, f"Seed {seed}") for seed in p.seeds])
+            for p in standings(play)]
