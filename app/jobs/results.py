@@ -8,10 +8,10 @@ from app.services.errors import DomainError
 
 def auto_confirm_job(submission_id: int) -> bool:
     """Enqueued at a report's deadline; re-checks the database, so a late or twin run is a no-op."""
-    from app.services import matches  # the service enqueues this job: import it when run
+    from app.services import results  # the service enqueues this job: import it when run
 
     try:
-        done = matches.auto_confirm(submission_id)
+        done = results.auto_confirm(submission_id)
     except DomainError:
         db.session.rollback()
         return False

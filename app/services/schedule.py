@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.services import checkin, matches, tournaments
+from app.services import checkin, results, tournaments
+from app.services import match_control as control
 
 
 def sweep(now: datetime) -> int:
@@ -12,4 +13,4 @@ def sweep(now: datetime) -> int:
     # No-shows count as transitions: each removed registration is one; so does each report
     # auto-confirmed past its deadline (its job was lost or late).
     return (tournaments.open_checkin_when_due(now) + checkin.remove_due_no_shows(now)
-            + matches.confirm_due(now) + matches.open_due_checkins(now))
+            + results.confirm_due(now) + control.open_due_checkins(now))

@@ -19,7 +19,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import matches
+from app.services import matches, results
 from app.services.errors import Conflict
 from tests.concurrency import concurrently
 from tests.integration.test_matches import (
@@ -37,7 +37,7 @@ def action(name, user_id, match_id, *args, **kwargs):
     def run():
         match = db.session.get(Match, match_id)
         actor = db.session.get(User, user_id) if user_id else None
-        return getattr(matches, name)(actor, match, *args, **kwargs)
+        return getattr(results, name)(actor, match, *args, **kwargs)
     return run
 
 
@@ -60,7 +60,7 @@ def reported(cup, make_field, organizer):
     play(row(bracket, 1), winner=0)
     semi = row(bracket, 0)
     check_in_both(semi)
-    do(lambda: matches.report(side_user(semi, 0), semi, [(1, 0)], semi.version))
+    do(lambda: results.report(side_user(semi, 0), semi, [(1, 0)], semi.version))
     return bracket, semi
 
 

@@ -23,7 +23,8 @@ from app.models import (
     SubmissionStatus,
     utcnow,
 )
-from app.services import brackets, matches, schedule, stages
+from app.services import brackets, matches, results, schedule, stages
+from app.services import match_control as control
 from app.services import match_progression as progression
 from app.services.errors import Conflict, IllegalTransition, Invalid, NotAllowed
 from tests.conftest import save
@@ -54,7 +55,7 @@ def side_user(match, side):
 
 def check_in_both(match):
     for side in (0, 1):
-        do(lambda s=side: matches.check_in(side_user(match, s), match, match.version))
+        do(lambda s=side: control.check_in(side_user(match, s), match, match.version))
 
 
 def play(match, winner=0, games=None):
@@ -62,8 +63,8 @@ def play(match, winner=0, games=None):
     if match.state != MatchState.READY:
         check_in_both(match)
     games = games or ([(1, 0)] if winner == 0 else [(0, 1)]) * (match.best_of // 2 + 1)
-    do(lambda: matches.report(side_user(match, winner), match, games, match.version))
-    do(lambda: matches.confirm(side_user(match, 1 - winner), match, match.version))
+    do(lambda: results.report(side_user(match, winner), match, games, match.version))
+    do(lambda: results.confirm(side_user(match, 1 - winner), match, match.version))
 
 
 def count(model, *where) -> int:
@@ -84,12 +85,12 @@ def test_a_confirmed_report_completes_the_match_and_the_winner_advances(cup, mak
     assert first.state == MatchState.SCHEDULED
     check_in_both(first)
     assert first.state == MatchState.READY
-    submission = do(lambda: matches.report(side_user(first, 0), first, [(3, 1)], first.version))
+    submission = do(lambda: results.report(side_user(first, 0), first, [(3, 1)], first.version))
     assert first.state == MatchState.PENDING_RESULT
     assert submission.confirm_deadline is not None
     opponent = side_user(first, 1)
     assert count(Notification, Notification.user_id == opponent.id) == 1
-    do(lambda: matches.confirm(opponent, first, first.version))
+    do(lambda: results.confirm(opponent, first, first.version))
     assert (first.state, first.score_a, first.score_b) == (MatchState.COMPLETED, 1, 0)
     final = row(bracket, first.winner_to)
     assert first.seed_a in (final.seed_a, final.seed_b)
@@ -118,23 +119,23 @@ def test_reporting_needs_both_sides_checked_in_and_a_participant(cup, make_field
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     with pytest.raises(IllegalTransition, match="both sides must check in first"):
-        do(lambda: matches.report(side_user(match, 0), match, [(1, 0)], match.version))
+        do(lambda: results.report(side_user(match, 0), match, [(1, 0)], match.version))
     with pytest.raises(NotAllowed):
-        do(lambda: matches.check_in(player, match, match.version))
+        do(lambda: control.check_in(player, match, match.version))
     check_in_both(match)
     with pytest.raises(Invalid, match="draw"):
-        do(lambda: matches.report(side_user(match, 0), match, [(1, 1)], match.version))
+        do(lambda: results.report(side_user(match, 0), match, [(1, 1)], match.version))
     with pytest.raises(IllegalTransition, match="a result must be reported first"):
-        do(lambda: matches.confirm(side_user(match, 1), match, match.version))
+        do(lambda: results.confirm(side_user(match, 1), match, match.version))
 
 
 def test_a_stale_page_is_refused_with_the_current_state(cup, make_field, organizer):
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     rendered = match.version
-    do(lambda: matches.check_in(side_user(match, 0), match, rendered))
+    do(lambda: control.check_in(side_user(match, 0), match, rendered))
     with pytest.raises(matches.MatchChanged) as stale:
-        do(lambda: matches.check_in(side_user(match, 1), match, rendered))
+        do(lambda: control.check_in(side_user(match, 1), match, rendered))
     assert stale.value.match.state == MatchState.CHECK_IN
     assert "changed since you opened it" in stale.value.message
 
@@ -143,19 +144,19 @@ def test_the_reporter_cannot_confirm_their_own_report(cup, make_field, organizer
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     check_in_both(match)
-    do(lambda: matches.report(side_user(match, 0), match, [(1, 0)], match.version))
+    do(lambda: results.report(side_user(match, 0), match, [(1, 0)], match.version))
     with pytest.raises(NotAllowed, match="your opponent confirms"):
-        do(lambda: matches.confirm(side_user(match, 0), match, match.version))
+        do(lambda: results.confirm(side_user(match, 0), match, match.version))
     with pytest.raises(Conflict, match="reported this match already"):
-        do(lambda: matches.report(side_user(match, 0), match, [(1, 0)], match.version))
+        do(lambda: results.report(side_user(match, 0), match, [(1, 0)], match.version))
 
 
 def test_both_sides_reporting_the_same_score_confirms_it(cup, make_field, organizer):
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     check_in_both(match)
-    do(lambda: matches.report(side_user(match, 0), match, [(2, 1)], match.version))
-    do(lambda: matches.report(side_user(match, 1), match, [(2, 1)], match.version))
+    do(lambda: results.report(side_user(match, 0), match, [(2, 1)], match.version))
+    do(lambda: results.report(side_user(match, 1), match, [(2, 1)], match.version))
     assert match.state == MatchState.COMPLETED and match.winner_seed == match.seed_a
 
 
@@ -164,13 +165,13 @@ def test_conflicting_reports_dispute_and_staff_settle_by_choosing_one(cup, make_
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     check_in_both(match)
-    do(lambda: matches.report(side_user(match, 0), match, [(2, 1)], match.version))
-    theirs = do(lambda: matches.report(side_user(match, 1), match, [(0, 5)], match.version))
+    do(lambda: results.report(side_user(match, 0), match, [(2, 1)], match.version))
+    theirs = do(lambda: results.report(side_user(match, 1), match, [(0, 5)], match.version))
     assert match.state == MatchState.DISPUTED
     with pytest.raises(NotAllowed):
-        do(lambda: matches.settle(side_user(match, 0), match, match.version,
+        do(lambda: results.settle(side_user(match, 0), match, match.version,
                                   submission_id=theirs.id))
-    do(lambda: matches.settle(organizer, match, match.version, submission_id=theirs.id))
+    do(lambda: results.settle(organizer, match, match.version, submission_id=theirs.id))
     assert match.state == MatchState.COMPLETED and match.winner_seed == match.seed_b
     statuses = sorted(s.status.value for s in db.session.scalars(select(ResultSubmission)))
     assert statuses == ["CONFIRMED", "REJECTED"]
@@ -181,14 +182,14 @@ def test_a_rejection_needs_a_reason_and_staff_can_enter_the_final_score(cup, mak
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     check_in_both(match)
-    do(lambda: matches.report(side_user(match, 0), match, [(2, 1)], match.version))
+    do(lambda: results.report(side_user(match, 0), match, [(2, 1)], match.version))
     with pytest.raises(Invalid, match="reason"):
-        do(lambda: matches.reject(side_user(match, 1), match, " ", match.version))
-    do(lambda: matches.reject(side_user(match, 1), match, "I won that game", match.version))
+        do(lambda: results.reject(side_user(match, 1), match, " ", match.version))
+    do(lambda: results.reject(side_user(match, 1), match, "I won that game", match.version))
     assert match.state == MatchState.DISPUTED
     with pytest.raises(IllegalTransition, match="the staff will settle"):
-        do(lambda: matches.confirm(side_user(match, 1), match, match.version))
-    do(lambda: matches.settle(organizer, match, match.version, score=(0, 1), reason="video"))
+        do(lambda: results.confirm(side_user(match, 1), match, match.version))
+    do(lambda: results.settle(organizer, match, match.version, score=(0, 1), reason="video"))
     assert (match.state, match.score_a, match.score_b) == (MatchState.COMPLETED, 0, 1)
 
 
@@ -199,7 +200,7 @@ def test_a_report_confirms_itself_after_the_deadline_by_job_or_by_sweep(cup, mak
     reports = []
     for match in (first, second):
         check_in_both(match)
-        reports.append(do(lambda m=match: matches.report(side_user(m, 0), m, [(1, 0)],
+        reports.append(do(lambda m=match: results.report(side_user(m, 0), m, [(1, 0)],
                                                          m.version)))
     assert auto_confirm_job(reports[0].id) is False  # not due yet
     save()
@@ -267,19 +268,19 @@ def test_forfeit_double_forfeit_and_cancel_need_staff_and_a_reason(cup, make_fie
     bracket, _ = start_bracket(organizer, cup, 8, make_field)
     m0, m1, m2 = row(bracket, 0), row(bracket, 1), row(bracket, 2)
     with pytest.raises(NotAllowed):
-        do(lambda: matches.forfeit(side_user(m0, 0), m0, 1, "gone", m0.version))
+        do(lambda: control.forfeit(side_user(m0, 0), m0, 1, "gone", m0.version))
     with pytest.raises(Invalid):
-        do(lambda: matches.forfeit(organizer, m0, 1, "", m0.version))
-    do(lambda: matches.forfeit(organizer, m0, 1, "no-show", m0.version))
+        do(lambda: control.forfeit(organizer, m0, 1, "", m0.version))
+    do(lambda: control.forfeit(organizer, m0, 1, "no-show", m0.version))
     assert (m0.state, m0.winner_seed, m0.outcome) == (MatchState.FORFEIT, m0.seed_a, "forfeit")
-    do(lambda: matches.double_forfeit(organizer, m1, "both late", m1.version))
+    do(lambda: control.double_forfeit(organizer, m1, "both late", m1.version))
     semi = row(bracket, m0.winner_to)
     # The winner of m0 meets the bye from m1's double forfeit: a walkover, completed.
     assert semi.state == MatchState.COMPLETED and semi.outcome == "bye"
-    do(lambda: matches.cancel(organizer, m2, "server down", m2.version))
+    do(lambda: control.cancel(organizer, m2, "server down", m2.version))
     assert m2.state == MatchState.CANCELLED
     with pytest.raises(IllegalTransition, match="will not be played"):
-        do(lambda: matches.cancel(organizer, m2, "again", m2.version))
+        do(lambda: control.cancel(organizer, m2, "again", m2.version))
 
 
 def test_a_disqualified_entrant_gives_every_later_opponent_a_walkover(cup, make_field,
@@ -287,13 +288,13 @@ def test_a_disqualified_entrant_gives_every_later_opponent_a_walkover(cup, make_
     bracket, _ = start_bracket(organizer, cup, 8, make_field)
     m0, m1 = row(bracket, 0), row(bracket, 1)
     loser_now = matches.registrations_of(m1)[1]
-    do(lambda: matches.disqualify(organizer, cup, loser_now, "cheating"))
+    do(lambda: control.disqualify(organizer, cup, loser_now, "cheating"))
     db.session.refresh(m1)
     assert (m1.state, m1.outcome, m1.winner_seed) == (MatchState.FORFEIT, "disqualified",
                                                       m1.seed_a)
     play(m0, winner=0)
     winner = matches.registrations_of(m0)[0]
-    do(lambda: matches.disqualify(organizer, cup, winner, "smurf account"))
+    do(lambda: control.disqualify(organizer, cup, winner, "smurf account"))
     semi = row(bracket, m0.winner_to)
     # m0's winner was due in the semi-final: its opponent gets a walkover there.
     assert (semi.state, semi.outcome, semi.winner_seed) == (MatchState.FORFEIT, "disqualified",
@@ -302,18 +303,18 @@ def test_a_disqualified_entrant_gives_every_later_opponent_a_walkover(cup, make_
     assert sorted(brackets.current(cup).settings["disqualified"]) == sorted(
         [m1.seed_b, m0.seed_a])
     with pytest.raises(Conflict, match="already"):
-        do(lambda: matches.disqualify(organizer, cup, winner, "again"))
+        do(lambda: control.disqualify(organizer, cup, winner, "again"))
     assert count(AuditLog, AuditLog.action == "registration.disqualified") == 2
 
 
 def test_staff_enter_a_result_in_any_open_state(cup, make_field, organizer):
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
-    do(lambda: matches.enter_result(organizer, match, match.version, score=(0, 1),
+    do(lambda: results.enter_result(organizer, match, match.version, score=(0, 1),
                                     reason="played offline"))
     assert match.state == MatchState.COMPLETED and match.winner_seed == match.seed_b
     with pytest.raises(IllegalTransition, match="use a correction"):
-        do(lambda: matches.enter_result(organizer, match, match.version, score=(1, 0)))
+        do(lambda: results.enter_result(organizer, match, match.version, score=(1, 0)))
 
 
 def test_a_correction_rewrites_the_next_match_until_it_has_started(cup, make_field,
@@ -324,21 +325,21 @@ def test_a_correction_rewrites_the_next_match_until_it_has_started(cup, make_fie
     play(m1, winner=0)
     final = row(bracket, m0.winner_to)
     assert final.state == MatchState.CHECK_IN
-    do(lambda: matches.correct(organizer, m0, m0.version, score=(0, 1), reason="wrong side"))
+    do(lambda: results.correct(organizer, m0, m0.version, score=(0, 1), reason="wrong side"))
     db.session.refresh(final)
     assert m0.winner_seed == m0.seed_b
     assert m0.seed_b in (final.seed_a, final.seed_b) and m0.seed_a not in (final.seed_a,
                                                                            final.seed_b)
     assert final.state == MatchState.CHECK_IN
     check_in_both(final)
-    do(lambda: matches.start(organizer, final, final.version))
+    do(lambda: control.start(organizer, final, final.version))
     with pytest.raises(matches.DependentsStarted) as refused:
-        do(lambda: matches.correct(organizer, m0, m0.version, score=(1, 0), reason="again"))
+        do(lambda: results.correct(organizer, m0, m0.version, score=(1, 0), reason="again"))
     assert [m.id for m in refused.value.matches] == [final.id]
     assert f"M{final.number + 1}" in refused.value.message
-    do(lambda: matches.reset(organizer, final, "correcting M1", final.version))
+    do(lambda: control.reset(organizer, final, "correcting M1", final.version))
     assert final.state == MatchState.READY
-    do(lambda: matches.correct(organizer, m0, m0.version, score=(1, 0), reason="again"))
+    do(lambda: results.correct(organizer, m0, m0.version, score=(1, 0), reason="again"))
     db.session.refresh(final)
     assert m0.seed_a in (final.seed_a, final.seed_b)
     assert final.state == MatchState.CHECK_IN  # a new entrant: check in again
@@ -352,7 +353,7 @@ def test_matches_are_played_only_while_the_tournament_is_live(make_tournament, m
     bracket, _ = start_bracket(organizer, early, 4, make_field)
     match = row(bracket, 0)
     with pytest.raises(Conflict, match="while it is live"):
-        do(lambda: matches.check_in(side_user(match, 0), match, match.version))
+        do(lambda: control.check_in(side_user(match, 0), match, match.version))
 
 
 def test_scheduling_opens_check_in_at_its_window_and_notifies_both_sides(cup, make_field,
@@ -360,22 +361,22 @@ def test_scheduling_opens_check_in_at_its_window_and_notifies_both_sides(cup, ma
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     later = utcnow() + timedelta(hours=2)
-    do(lambda: matches.schedule(organizer, match, later, match.version))
+    do(lambda: control.schedule(organizer, match, later, match.version))
     assert match.state == MatchState.SCHEDULED
     with pytest.raises(Invalid, match="opens at"):
-        do(lambda: matches.check_in(side_user(match, 0), match, match.version))
+        do(lambda: control.check_in(side_user(match, 0), match, match.version))
     users = {side_user(match, 0).id, side_user(match, 1).id}
     assert {n.user_id for n in db.session.scalars(select(Notification))} == users
     assert do(lambda: schedule.sweep(utcnow())) == 0
     assert do(lambda: schedule.sweep(later - timedelta(minutes=10))) == 1  # 15-minute window
     db.session.refresh(match)
     assert match.state == MatchState.CHECK_IN
-    do(lambda: matches.schedule(organizer, match, utcnow() + timedelta(minutes=5),
+    do(lambda: control.schedule(organizer, match, utcnow() + timedelta(minutes=5),
                                 match.version))
     assert match.state == MatchState.CHECK_IN
     check_in_both(match)
     with pytest.raises(NotAllowed):
-        do(lambda: matches.schedule(side_user(match, 0), match, later, match.version))
+        do(lambda: control.schedule(side_user(match, 0), match, later, match.version))
 
 
 def test_a_report_carries_its_evidence_links_and_screenshots(cup, make_field, organizer):
@@ -387,12 +388,12 @@ def test_a_report_carries_its_evidence_links_and_screenshots(cup, make_field, or
     png = uploads.Upload(b"\x89PNG\r\n\x1a\n" + b"0" * 64, uploads.PNG, "win.png")
     pdf = uploads.Upload(b"%PDF-1.4 ...", uploads.PDF, "win.pdf")
     with pytest.raises(Invalid, match="PNG, JPG or WebP"):
-        do(lambda: matches.report(side_user(match, 0), match, [(1, 0)], match.version,
+        do(lambda: results.report(side_user(match, 0), match, [(1, 0)], match.version,
                                   screenshots=[pdf]))
     with pytest.raises(Invalid, match="web address"):
-        do(lambda: matches.report(side_user(match, 0), match, [(1, 0)], match.version,
+        do(lambda: results.report(side_user(match, 0), match, [(1, 0)], match.version,
                                   links=["ftp://files.example/x"]))
-    submission = do(lambda: matches.report(
+    submission = do(lambda: results.report(
         side_user(match, 0), match, [(1, 0)], match.version,
         links=["https://clips.example/42"], screenshots=[png]))
     assert submission.links == ["https://clips.example/42"]

@@ -1,0 +1,122 @@
+"""The steps every match action shares, in this order, inside the caller's transaction.
+
+Take the tournament row lock (`registrations.lock`: one writer per tournament, so two
+clicks run one after the other), re-read the match, check who may act on THIS match,
+refuse a stale page (`expected_version` is the match's version when the page rendered),
+ask `match_rules.transition` whether the action is legal, change the rows, and append an
+audit row, a timeline entry (MatchEvent) and an outbox event. The loser of a race therefore
+always gets a Conflict (409) that says the match changed, never a second advancement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.extensions import db
+from app.models import (
+    Bracket,
+    Match,
+    MatchEvent,
+    Notification,
+    Status,
+    Tournament,
+    User,
+)
+from app.realtime import events
+from app.services import audit, matches, permissions, registrations, stages
+from app.services import match_progression as progression
+from app.services.errors import Conflict, Invalid, NotAllowed
+
+REASON_MAX = 500
+
+
+def begin(match: Match, expected_version: int | None) -> Tournament:
+    """Lock the tournament, re-read the match, refuse a stale page or a match not in play."""
+    tournament = db.session.get(Tournament, match.tournament_id)
+    registrations.lock(tournament)
+    db.session.refresh(match)
+    if expected_version is not None and match.version != expected_version:
+        raise matches.MatchChanged(match)
+    require_live(tournament)
+    bracket = db.session.get(Bracket, match.bracket_id)
+    if not bracket.finalized:
+        raise Conflict("This bracket is not published yet; its matches cannot be played.")
+    return tournament
+
+
+def require_live(tournament: Tournament) -> None:
+    if tournament.status != Status.LIVE:
+        raise Conflict(f"The tournament is {tournament.status.value.lower().replace('_', ' ')}"
+                       "; matches are played while it is live.")
+
+
+def require_side(actor: User, match: Match, what: str) -> int:
+    side = matches.side_of(actor, match)
+    if side is None:
+        raise NotAllowed(f"Only the two sides of {matches.label(match)} can {what}.")
+    return side
+
+
+def require_staff(actor: User, tournament: Tournament, what: str) -> None:
+    if not permissions.can_coordinate(actor, tournament):
+        raise NotAllowed(f"Only the staff of {tournament.name} can {what}.")
+
+
+def require_manager(actor: User, tournament: Tournament, what: str) -> None:
+    if not permissions.can_manage(actor, tournament):
+        raise NotAllowed(f"Only the organizers of {tournament.name} can {what}.")
+
+
+def refuse_if_dependents_started(match: Match) -> None:
+    if blocking := matches.started_dependents(match):
+        raise matches.DependentsStarted(blocking)
+    bracket = db.session.get(Bracket, match.bracket_id)
+    if stages.current_playoffs(bracket) is not None and (bracket.settings or {}).get(
+            "groups", 1) > 1:
+        raise Conflict("The playoffs were seeded from these group results; they can no "
+                       "longer change.")
+
+
+def reason_given(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Give a reason; it is shown to both sides.", {"reason": "Required."})
+    if len(reason) > REASON_MAX:
+        raise Invalid(f"At most {REASON_MAX} characters.", {"reason": "Too long."})
+    return reason
+
+
+def seed_of(match: Match, side: int) -> int:
+    return match.seed_a if side == 0 else match.seed_b
+
+
+def apply(actor: User | None, tournament: Tournament, match: Match, operation: Any) -> None:
+    bracket = db.session.get(Bracket, match.bracket_id)
+    progression.apply(actor, tournament, bracket, operation, acted=match.number)
+
+
+def timeline_entry(actor: User | None, match: Match, kind: str, **data: Any) -> None:
+    db.session.add(MatchEvent(match_id=match.id, tournament_id=match.tournament_id,
+                              actor_id=actor.id if actor else None, kind=kind, data=data))
+
+
+def record(actor: User | None, tournament: Tournament, match: Match, kind: str, *,
+            event: str = "match_updated", **data: Any) -> None:
+    """The audit row, the timeline entry and the outbox event of one action."""
+    data = {k: v for k, v in data.items() if v is not None}
+    audit.record(actor, f"match.{kind}", match, tournament=tournament, number=match.number,
+                 **data)
+    timeline_entry(actor, match, kind, **data)
+    events.record(event, tournament_id=tournament.id, match_id=match.id,
+                  state=match.state.value)
+
+
+def notify(tournament: Tournament, match: Match, sides: Sequence[int | None], text: str) -> None:
+    regs = matches.registrations_of(match)
+    users: set[int] = set()
+    for side in sides:
+        if side is not None and regs[side] is not None:
+            users |= matches.users_of(regs[side])
+    db.session.add_all(Notification(user_id=u, tournament_id=tournament.id, match_id=match.id,
+                                    text=text[:300]) for u in sorted(users))

@@ -1,0 +1,186 @@
+"""Running matches: check-in, start, scheduling, forfeits, cancellation, disqualification,
+resets — what staff (and, for check-in and start, the two sides) do to a match besides results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import (
+    Match,
+    MatchState,
+    Registration,
+    Status,
+    Tournament,
+    User,
+    utcnow,
+)
+from app.realtime import events
+from app.services import audit, brackets, matches, permissions, registrations, results
+from app.services import match_actions as actions
+from app.services import match_progression as progression
+from app.services.errors import Conflict, Invalid, NotAllowed
+from app.services.match_rules import FINISHED, Action, transition
+
+
+def check_in(actor: User, match: Match, expected_version: int) -> Match:
+    """A side says it is here; the second side's check-in makes the match READY."""
+    tournament = actions.begin(match, expected_version)
+    side = actions.require_side(actor, match, "check in")
+    transition(match.state, Action.CHECK_IN)
+    opens = progression.checkin_opens(tournament, match)
+    if opens is not None and utcnow() < opens:
+        raise Invalid(f"Check-in for {matches.label(match)} opens at {opens:%H:%M} UTC "
+                      f"({tournament.match_checkin_minutes} minutes before it starts).")
+    column = "checked_in_a_at" if side == 0 else "checked_in_b_at"
+    if getattr(match, column) is not None:
+        return match  # a double click: checked in once
+    setattr(match, column, utcnow())
+    match.state = MatchState.CHECK_IN
+    if match.checked_in_a_at and match.checked_in_b_at:
+        match.state = transition(match.state, Action.BOTH_CHECKED_IN)
+    actions.record(actor, tournament, match, "checked_in", side=side)
+    return match
+
+
+def start(actor: User, match: Match, expected_version: int) -> Match:
+    """READY → LIVE (a side or staff); the clock for "no result after N minutes" starts."""
+    tournament = actions.begin(match, expected_version)
+    if matches.side_of(actor, match) is None:
+        actions.require_staff(actor, tournament, "start this match")
+    match.state = transition(match.state, Action.START)
+    match.started_at = utcnow()
+    actions.record(actor, tournament, match, "started")
+    return match
+
+
+def schedule(actor: User, match: Match, when: datetime, expected_version: int) -> Match:
+    """Staff set or change when a match is played; both sides get a notice."""
+    tournament = actions.begin(match, expected_version)
+    actions.require_staff(actor, tournament, "schedule matches")
+    if when.tzinfo is None:
+        raise Invalid("Give the time with its time zone.", {"scheduled_at": "No time zone."})
+    target = transition(match.state, Action.SCHEDULE)
+    previous, match.scheduled_at = match.scheduled_at, when
+    if target == MatchState.SCHEDULED:
+        if utcnow() >= progression.checkin_opens(tournament, match):
+            target = transition(MatchState.SCHEDULED, Action.OPEN_CHECK_IN)
+        else:  # moved later: check-in opens again at the new time
+            match.checked_in_a_at = match.checked_in_b_at = None
+    match.state = target
+    actions.record(actor, tournament, match, "scheduled", at=when.isoformat(),
+                   previous=previous.isoformat() if previous else None)
+    verb = "rescheduled" if previous else "scheduled"
+    actions.notify(tournament, match, [0, 1],
+                   f"{matches.label(match)} is {verb}: {when:%a %d %b %H:%M} UTC.")
+    return match
+
+
+def open_due_checkins(now: datetime) -> int:
+    """SCHEDULED matches whose check-in window has opened move to CHECK_IN (the sweeper)."""
+    due = list(db.session.scalars(
+        select(Match).join(Tournament, Tournament.id == Match.tournament_id).where(
+            Tournament.status == Status.LIVE, Match.state == MatchState.SCHEDULED,
+            Match.scheduled_at.is_not(None)).order_by(Match.id)))
+    opened = 0
+    for match in due:
+        tournament = db.session.get(Tournament, match.tournament_id)
+        if now < progression.checkin_opens(tournament, match):
+            continue
+        with db.session.begin_nested():
+            registrations.lock(tournament)
+            db.session.refresh(match)
+            if match.state != MatchState.SCHEDULED:
+                continue  # another sweeper or a person got there first
+            match.state = transition(match.state, Action.OPEN_CHECK_IN)
+            actions.record(None, tournament, match, "check_in_opened")
+            opened += 1
+    return opened
+
+
+def forfeit(actor: User, match: Match, side: int, reason: str, expected_version: int) -> Match:
+    """Staff: side 0 or 1 forfeits; the opponent wins by walkover."""
+    if side not in (0, 1):
+        raise Invalid("Choose which side forfeits.")
+    return _walkover(actor, match, reason, expected_version, Action.FORFEIT, "forfeit",
+                     lambda play: play.forfeit(match.number, actions.seed_of(match, side)),
+                     side=side)
+
+
+def double_forfeit(actor: User, match: Match, reason: str, expected_version: int) -> Match:
+    """Staff: both sides forfeit; neither advances (a bye goes on)."""
+    return _walkover(actor, match, reason, expected_version, Action.FORFEIT, "double_forfeit",
+                     lambda play: play.double_forfeit(match.number))
+
+
+def cancel(actor: User, match: Match, reason: str, expected_version: int) -> Match:
+    """Staff: the match will not be played; for the bracket it counts as a double forfeit."""
+    return _walkover(actor, match, reason, expected_version, Action.CANCEL, "cancelled",
+                     lambda play: play.double_forfeit(match.number))
+
+
+def _walkover(actor: User, match: Match, reason: str, expected_version: int, action: Action,
+              kind: str, operation: Any, **data: Any) -> Match:
+    tournament = actions.begin(match, expected_version)
+    actions.require_staff(actor, tournament, "decide matches")
+    target = transition(match.state, action)
+    reason = actions.reason_given(reason)
+    progression.supersede_open_reports(match)
+    actions.apply(actor, tournament, match, operation)
+    match.state, match.state_reason, match.completed_at = target, reason, utcnow()
+    actions.record(actor, tournament, match, kind, event="match_completed", reason=reason,
+                   **data)
+    actions.notify(tournament, match, [0, 1],
+                   f"{matches.label(match)}: {kind.replace('_', ' ')} — {reason}")
+    return match
+
+
+def disqualify(actor: User, tournament: Tournament, registration: Registration,
+               reason: str) -> list[Match]:
+    """Remove an entrant from the current stage: walkovers now and in every later match."""
+    registrations.lock(tournament)
+    if not permissions.can_manage(actor, tournament):
+        raise NotAllowed(f"Only the organizers of {tournament.name} can disqualify entrants.")
+    actions.require_live(tournament)
+    reason = actions.reason_given(reason)
+    bracket = brackets.current(tournament, 2) or brackets.current(tournament)
+    seed = next((e.seed for e in bracket.seeds if e.registration_id == registration.id),
+                None) if bracket else None
+    if seed is None:
+        raise Invalid(f"{registration.name} is not in the current bracket.")
+    if seed in (bracket.settings or {}).get("disqualified", []):
+        raise Conflict(f"{registration.name} is disqualified already.")
+    open_before = {m.id: m.state for m in db.session.scalars(select(Match).where(
+        Match.bracket_id == bracket.id, or_(Match.seed_a == seed, Match.seed_b == seed)))}
+    touched = progression.apply(actor, tournament, bracket, lambda play: play.disqualify(seed))
+    bracket.version += 1
+    audit.record(actor, "registration.disqualified", registration, tournament=tournament,
+                 reason=reason, matches=[m.id for m in touched])
+    for row in touched:
+        if row.id in open_before and open_before[row.id] != row.state:
+            row.state_reason = f"{registration.name} was disqualified: {reason}"
+            actions.timeline_entry(actor, row, "disqualified", registration_id=registration.id,
+                                   reason=reason)
+        events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
+                      state=row.state.value)
+    return touched
+
+
+def reset(actor: User, match: Match, reason: str, expected_version: int) -> Match:
+    """Put a started or finished match back to READY (undoing its result in the bracket)."""
+    tournament = actions.begin(match, expected_version)
+    actions.require_manager(actor, tournament, "reset matches")
+    target = transition(match.state, Action.RESET)
+    reason = actions.reason_given(reason)
+    progression.supersede_open_reports(match)
+    if match.state in FINISHED:
+        actions.refuse_if_dependents_started(match)
+        results.supersede_confirmed(match)
+        actions.apply(actor, tournament, match, lambda play: play.reopen(match.number))
+    match.state, match.state_reason = target, reason
+    match.started_at = match.completed_at = None
+    actions.record(actor, tournament, match, "reset", reason=reason)
+    return match
