@@ -104,6 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.api.routes import bp as api_bp
     from app.web.auth.routes import bp as auth_bp
     from app.web.brackets.routes import bp as brackets_bp
+    from app.web.match_admin.routes import bp as match_admin_bp
+    from app.web.matches.routes import bp as matches_bp
     from app.web.ops.routes import bp as ops_bp
     from app.web.organizer.routes import bp as organizer_bp
     from app.web.payments.routes import bp as payments_bp
@@ -121,4 +123,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_panel_bp)
     app.register_blueprint(registrations_bp)
     app.register_blueprint(brackets_bp)
+    app.register_blueprint(matches_bp)
+    app.register_blueprint(match_admin_bp)
     realtime_routes.register(app)

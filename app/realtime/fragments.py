@@ -16,32 +16,41 @@ from contextlib import contextmanager
 from flask import Flask, render_template
 
 from app.extensions import db
-from app.models import Tournament
+from app.models import Match, Tournament
 from app.realtime.feed import Event
-from app.realtime.rooms import tournament_room
+from app.realtime.rooms import match_room, tournament_room
 from app.services import brackets, entrants, stages
 from app.web.brackets.view import saved_drawing
+from app.web.matches import view as match_view
 
 log = logging.getLogger(__name__)
 
-Renderer = Callable[[Event], dict[str, str]]
+# A renderer returns, per room, the fragment's HTML or a function that renders it: lazy
+# fragments are rendered only for rooms someone watches (see `render`).
+Fragment = str | Callable[[], str]
+Renderer = Callable[[Event], dict[str, Fragment]]
 _RENDERERS: dict[str, Renderer] = {}
 
 
-def renderer(event_type: str) -> Callable[[Renderer], Renderer]:
-    """Register the function that renders events of `event_type`."""
+def renderer(*event_types: str) -> Callable[[Renderer], Renderer]:
+    """Register the function that renders events of `event_types`."""
 
     def register(fn: Renderer) -> Renderer:
-        _RENDERERS[event_type] = fn
+        for event_type in event_types:
+            _RENDERERS[event_type] = fn
         return fn
 
     return register
 
 
-def render(event: Event) -> dict[str, str]:
-    """The fragments of `event` by room ({} for event types nobody renders)."""
+def render(event: Event, wanted: Callable[[str], bool] | None = None) -> dict[str, str]:
+    """The fragments of `event` by room ({} for event types nobody renders), only for the
+    rooms `wanted` accepts (all when None)."""
     fn = _RENDERERS.get(event.type)
-    return fn(event) if fn else {}
+    if fn is None:
+        return {}
+    return {room: fragment() if callable(fragment) else fragment
+            for room, fragment in fn(event).items() if wanted is None or wanted(room)}
 
 
 def message(seq: int, html: str) -> str:
@@ -84,19 +93,38 @@ def _registrations_changed(event: Event) -> dict[str, str]:
     return {tournament_room(tournament.id): html}
 
 
-@renderer("bracket_generated")
-def _bracket_generated(event: Event) -> dict[str, str]:
+@renderer("bracket_generated", "bracket_updated")
+def _bracket_generated(event: Event) -> dict[str, Fragment]:
     """The public bracket region. A draft never reaches sockets: when the bracket was
     regenerated into a draft (or is one), open pages get "not published yet" instead."""
     tournament = db.session.get(Tournament, event.tournament_id) if event.tournament_id else None
     if tournament is None:
         return {}
+    return {tournament_room(tournament.id): lambda: _bracket_region(tournament)}
+
+
+@renderer("match_updated", "match_completed")
+def _match_changed(event: Event) -> dict[str, Fragment]:
+    """The match's panel for its page; for the tournament's pages, the bracket region —
+    except for a match changed as a consequence of another (`follow`): that one's event
+    already redraws the bracket as it is now."""
+    match = db.session.get(Match, event.payload.get("match_id", 0))
+    if match is None or match.tournament_id != event.tournament_id:
+        return {}
+    fragments: dict[str, Fragment] = {
+        match_room(match.id): lambda: render_template(
+            "partials/match_panel.html", panel=match_view.panel(match), oob=True)}
+    if not event.payload.get("follow"):
+        tournament = db.session.get(Tournament, match.tournament_id)
+        fragments[tournament_room(tournament.id)] = lambda: _bracket_region(tournament)
+    return fragments
+
+
+def _bracket_region(tournament: Tournament) -> str:
     bracket = brackets.current(tournament)
     if bracket is None or not bracket.finalized:
-        html = render_template("partials/bracket_region.html", bracket=None, oob=True)
-    else:
-        playoffs = stages.current_playoffs(bracket)
-        html = render_template("partials/bracket_region.html", bracket=bracket,
-                               drawing=saved_drawing(bracket), oob=True,
-                               playoff_drawing=saved_drawing(playoffs) if playoffs else None)
-    return {tournament_room(tournament.id): html}
+        return render_template("partials/bracket_region.html", bracket=None, oob=True)
+    playoffs = stages.current_playoffs(bracket)
+    return render_template("partials/bracket_region.html", bracket=bracket,
+                           drawing=saved_drawing(bracket), oob=True,
+                           playoff_drawing=saved_drawing(playoffs) if playoffs else None)

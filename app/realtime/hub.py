@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -112,9 +113,8 @@ class Hub:
                 key = (event.type, event.tournament_id, repr(sorted(event.payload.items())))
                 if key not in seen:
                     seen.add(key)
-                    rendered = self._render(event)
-                    parts.extend(html for room, html in rendered.items()
-                                 if room in subscriber.rooms)
+                    rendered = self._render(event, subscriber.rooms.__contains__)
+                    parts.extend(rendered.values())
         return fragments.message(seq, "".join(parts))
 
     def _run(self) -> None:
@@ -151,16 +151,20 @@ class Hub:
     def _dispatch(self, event: Event) -> None:
         if not self.rooms.watching(event.tournament_id):
             return  # nobody watches: render nothing
-        for room, html in self._render(event).items():
-            members = self.rooms.members(room)
-            if members:
-                message = fragments.message(event.id, html)  # once per room, shared by all
-                for subscriber in members:
-                    subscriber.offer(message)
+        watched: dict[str, tuple] = {}
 
-    def _render(self, event: Event) -> dict[str, str]:
+        def wanted(room: str) -> bool:
+            watched[room] = self.rooms.members(room)
+            return bool(watched[room])
+
+        for room, html in self._render(event, wanted).items():
+            message = fragments.message(event.id, html)  # once per room, shared by all
+            for subscriber in watched[room]:
+                subscriber.offer(message)
+
+    def _render(self, event: Event, wanted: Callable[[str], bool]) -> dict[str, str]:
         try:
-            return fragments.render(event)
+            return fragments.render(event, wanted)
         except Exception:  # one bad fragment must not stop the others
             log.exception("could not render event %s (%s)", event.id, event.type)
             db.session.rollback()

@@ -13,22 +13,33 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.extensions import db
-from app.models import Tournament
+from app.models import Match, Tournament
 
 if TYPE_CHECKING:
     from app.realtime.subscriber import Subscriber
 
 KINDS = ("tournament", "match", "station")
 
-# kind -> loader of the tournament that owns room `<kind>:<id>`; later issues add match, station.
+# kind -> loader of the tournament that owns room `<kind>:<id>`; a later issue adds station.
 _OWNERS: dict[str, Callable[[int], Tournament | None]] = {
     "tournament": lambda tournament_id: db.session.get(Tournament, tournament_id),
+    "match": lambda match_id: _tournament_of_match(match_id),
 }
+
+
+def _tournament_of_match(match_id: int) -> Tournament | None:
+    match = db.session.get(Match, match_id)
+    return db.session.get(Tournament, match.tournament_id) if match else None
 
 
 def tournament_room(tournament_id: int) -> str:
     """The room of a tournament's pages."""
     return f"tournament:{tournament_id}"
+
+
+def match_room(match_id: int) -> str:
+    """The room of a match's page."""
+    return f"match:{match_id}"
 
 
 def parse(room: str) -> tuple[str, int] | None:

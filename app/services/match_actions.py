@@ -58,8 +58,9 @@ def require_side(actor: User, match: Match, what: str) -> int:
     return side
 
 
-def require_staff(actor: User, tournament: Tournament, what: str) -> None:
-    if not permissions.can_coordinate(actor, tournament):
+def require_staff(actor: User | None, tournament: Tournament, what: str) -> None:
+    """Staff of this tournament; None is the system itself (the sweeper, a job)."""
+    if actor is not None and not permissions.can_coordinate(actor, tournament):
         raise NotAllowed(f"Only the staff of {tournament.name} can {what}.")
 
 

@@ -3,7 +3,6 @@ resets — what staff (and, for check-in and start, the two sides) do to a match
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -13,7 +12,6 @@ from app.models import (
     Match,
     MatchState,
     Registration,
-    Status,
     Tournament,
     User,
     utcnow,
@@ -23,7 +21,7 @@ from app.services import audit, brackets, matches, permissions, registrations, r
 from app.services import match_actions as actions
 from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid, NotAllowed
-from app.services.match_rules import FINISHED, Action, transition
+from app.services.match_rules import FINISHED, Action, transition, validate_links
 
 
 def check_in(actor: User, match: Match, expected_version: int) -> Match:
@@ -55,50 +53,6 @@ def start(actor: User, match: Match, expected_version: int) -> Match:
     match.started_at = utcnow()
     actions.record(actor, tournament, match, "started")
     return match
-
-
-def schedule(actor: User, match: Match, when: datetime, expected_version: int) -> Match:
-    """Staff set or change when a match is played; both sides get a notice."""
-    tournament = actions.begin(match, expected_version)
-    actions.require_staff(actor, tournament, "schedule matches")
-    if when.tzinfo is None:
-        raise Invalid("Give the time with its time zone.", {"scheduled_at": "No time zone."})
-    target = transition(match.state, Action.SCHEDULE)
-    previous, match.scheduled_at = match.scheduled_at, when
-    if target == MatchState.SCHEDULED:
-        if utcnow() >= progression.checkin_opens(tournament, match):
-            target = transition(MatchState.SCHEDULED, Action.OPEN_CHECK_IN)
-        else:  # moved later: check-in opens again at the new time
-            match.checked_in_a_at = match.checked_in_b_at = None
-    match.state = target
-    actions.record(actor, tournament, match, "scheduled", at=when.isoformat(),
-                   previous=previous.isoformat() if previous else None)
-    verb = "rescheduled" if previous else "scheduled"
-    actions.notify(tournament, match, [0, 1],
-                   f"{matches.label(match)} is {verb}: {when:%a %d %b %H:%M} UTC.")
-    return match
-
-
-def open_due_checkins(now: datetime) -> int:
-    """SCHEDULED matches whose check-in window has opened move to CHECK_IN (the sweeper)."""
-    due = list(db.session.scalars(
-        select(Match).join(Tournament, Tournament.id == Match.tournament_id).where(
-            Tournament.status == Status.LIVE, Match.state == MatchState.SCHEDULED,
-            Match.scheduled_at.is_not(None)).order_by(Match.id)))
-    opened = 0
-    for match in due:
-        tournament = db.session.get(Tournament, match.tournament_id)
-        if now < progression.checkin_opens(tournament, match):
-            continue
-        with db.session.begin_nested():
-            registrations.lock(tournament)
-            db.session.refresh(match)
-            if match.state != MatchState.SCHEDULED:
-                continue  # another sweeper or a person got there first
-            match.state = transition(match.state, Action.OPEN_CHECK_IN)
-            actions.record(None, tournament, match, "check_in_opened")
-            opened += 1
-    return opened
 
 
 def forfeit(actor: User, match: Match, side: int, reason: str, expected_version: int) -> Match:
@@ -164,8 +118,8 @@ def disqualify(actor: User, tournament: Tournament, registration: Registration,
             row.state_reason = f"{registration.name} was disqualified: {reason}"
             actions.timeline_entry(actor, row, "disqualified", registration_id=registration.id,
                                    reason=reason)
-        events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
-                      state=row.state.value)
+    # Each touched match's page has its event (progression); this one redraws the bracket.
+    events.record("bracket_updated", tournament_id=tournament.id, bracket_id=bracket.id)
     return touched
 
 
@@ -184,3 +138,56 @@ def reset(actor: User, match: Match, reason: str, expected_version: int) -> Matc
     match.started_at = match.completed_at = None
     actions.record(actor, tournament, match, "reset", reason=reason)
     return match
+
+
+# --- details: coordinator, lobby, stream -------------------------------------------------------
+
+LOBBY_VALUE_MAX = 100
+
+
+def set_details(actor: User, match: Match, expected_version: int, *,
+                coordinator_id: int | None, lobby: dict[str, str],
+                stream_url: str | None) -> Match:
+    """Staff set who coordinates the match, its lobby (the game's fields) and its stream.
+
+    The lobby is shown only to the two sides and staff; the stream link to everyone.
+    """
+    tournament = actions.begin(match, expected_version)
+    actions.require_staff(actor, tournament, "change match details")
+    if match.state in FINISHED:
+        raise Conflict(f"{matches.label(match)} is over; its details can no longer change.")
+    errors = {}
+    if coordinator_id is not None and not _is_staff(coordinator_id, tournament):
+        errors["coordinator"] = "Choose one of this tournament's staff."
+    fields = tournament.game.lobby_fields or []
+    cleaned = {k: v.strip() for k, v in lobby.items() if k in fields and v and v.strip()}
+    if unknown := sorted(set(k for k, v in lobby.items() if v) - set(fields)):
+        errors["lobby"] = f"{tournament.game.name} lobbies have no {', '.join(unknown)}."
+    if any(len(v) > LOBBY_VALUE_MAX for v in cleaned.values()):
+        errors["lobby"] = f"Lobby values are at most {LOBBY_VALUE_MAX} characters."
+    stream = (stream_url or "").strip() or None
+    if stream is not None:
+        try:
+            stream = validate_links([stream])[0]
+        except Invalid as error:
+            errors["stream_url"] = error.message
+    if errors:
+        raise Invalid("Check the match details.", errors)
+    changed = {name: value for name, value in (
+        ("coordinator_id", coordinator_id), ("lobby", cleaned), ("stream_url", stream))
+        if getattr(match, name) != value}
+    if not changed:
+        return match
+    for name, value in changed.items():
+        setattr(match, name, value)
+    # The timeline and audit say what changed, never the lobby's values (a password).
+    actions.record(actor, tournament, match, "details_changed", fields=sorted(changed))
+    if "lobby" in changed and cleaned:
+        actions.notify(tournament, match, [0, 1],
+                       f"{matches.label(match)}: the lobby details are on the match page.")
+    return match
+
+
+def _is_staff(user_id: int, tournament: Tournament) -> bool:
+    user = db.session.get(User, user_id)
+    return user is not None and permissions.can_coordinate(user, tournament)

@@ -31,6 +31,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.realtime import events
 from app.services import audit, brackets, stages, tournaments
 from app.services.errors import IllegalTransition
 
@@ -59,7 +60,11 @@ def apply(actor: User | None, tournament: Tournament, bracket: Bracket, operatio
     now = utcnow()
     for number in touched:
         if number != acted:
-            follow(tournament, by_number[number], before[number], now)
+            row = by_number[number]
+            follow(tournament, row, before[number], now)
+            # Its page updates too; the acting match's own event redraws the bracket.
+            events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
+                          state=row.state.value, follow=True)
     _after(actor, tournament, bracket, play)
     return [by_number[n] for n in touched]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from app.models import (
 from app.services import match_actions as actions
 from app.services import match_progression as progression
 from app.services import matches, registrations, uploads
-from app.services.errors import Conflict, DomainError, Invalid, NotAllowed
+from app.services.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from app.services.match_actions import REASON_MAX
 from app.services.match_rules import (
     Action,
@@ -312,3 +313,18 @@ def _check_screenshots(screenshots: Sequence[uploads.Upload]) -> None:
         if shot.kind not in SCREENSHOT_KINDS or len(shot.data) > uploads.MAX_BYTES:
             message = f"“{shot.original_name}”: screenshots are PNG, JPG or WebP up to 5 MB."
             raise Invalid(message, {"screenshots": message})
+
+
+def evidence_file(actor: User, match: Match, submission_id: int, index: int,
+                  ) -> tuple[Path, uploads.Kind]:
+    """A screenshot of one of `match`'s reports, for its two sides and the staff only."""
+    submission = db.session.get(ResultSubmission, submission_id)
+    if submission is None or submission.match_id != match.id or not (
+            0 <= index < len(submission.evidence or [])):
+        raise NotFound("There is no such screenshot.")
+    tournament = db.session.get(Tournament, match.tournament_id)
+    if matches.side_of(actor, match) is None:
+        actions.require_staff(actor, tournament, "see the evidence of this match")
+    relative = submission.evidence[index]
+    kind = next(k for k in SCREENSHOT_KINDS if relative.endswith(f".{k.extension}"))
+    return uploads.path_of(relative), kind

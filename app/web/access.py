@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Game, Team, Tournament
+from app.models import Bracket, Game, Match, Team, Tournament
 from app.services import permissions
 
 Check = Callable[[Any, dict[str, Any]], bool]
@@ -47,8 +47,37 @@ TOURNAMENT_STAFF = Rule(
 TOURNAMENT_ORGANIZER = Rule(
     "tournament_organizer", lambda u, o: permissions.can_manage(u, o["tournament"])
 )
+# Match pages: the match must belong to the tournament in the URL (else 404, like a missing
+# one); who may act on the match itself (a side, staff) is the service's question.
+MATCH_VIEWER = Rule(
+    "match_viewer",
+    lambda u, o: _in_tournament(o) and permissions.can_view(u, o["tournament"]) and (
+        _published(o) or permissions.can_coordinate(u, o["tournament"])),
+    signed_in=False,
+    hide=True,
+)
+MATCH_PLAYER = Rule(
+    "match_player",
+    lambda u, o: _in_tournament(o) and permissions.can_view(u, o["tournament"]),
+    hide=True,
+)
+MATCH_STAFF = Rule(
+    "match_staff",
+    lambda u, o: _in_tournament(o) and permissions.can_coordinate(u, o["tournament"]),
+    hide=True,
+)
 TEAM_MEMBER = Rule("team_member", lambda u, o: permissions.is_team_member(u, o["team"]))
 TEAM_CAPTAIN = Rule("team_captain", lambda u, o: permissions.is_team_captain(u, o["team"]))
+
+
+def _in_tournament(objects: dict[str, Any]) -> bool:
+    return objects["match"].tournament_id == objects["tournament"].id
+
+
+def _published(objects: dict[str, Any]) -> bool:
+    """Matches of a draft bracket are for staff only."""
+    bracket = db.session.get(Bracket, objects["match"].bracket_id)
+    return bracket is not None and bracket.finalized
 
 
 def _tournament(slug: str) -> Tournament | None:
@@ -64,6 +93,7 @@ LOADERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "slug": ("tournament", _tournament),
     "team_id": ("team", _team),
     "game_id": ("game", lambda game_id: db.session.get(Game, game_id)),
+    "match_id": ("match", lambda match_id: db.session.get(Match, match_id)),
 }
 
 

@@ -90,8 +90,32 @@
     });
   });
 
+  // Parts of a page that depend on the viewer are never pushed: they carry data-refresh-src
+  // and fetch themselves again over HTTP — with data-refresh-watch="#id" when the pushed
+  // element #id shows a data-version other than theirs, with data-refresh-any after any
+  // message of the page's socket.
+  var refreshTimer = null;
+  function refreshViewerParts() {
+    refreshTimer = null;
+    document.querySelectorAll("[data-refresh-src]").forEach(function (part) {
+      var stale = part.hasAttribute("data-refresh-any");
+      if (part.dataset.refreshWatch) {
+        var watched = document.querySelector(part.dataset.refreshWatch);
+        stale = watched && watched.dataset.version !== part.dataset.version;
+      }
+      if (stale && !part._refreshing) {
+        part._refreshing = true;
+        htmx.ajax("GET", part.dataset.refreshSrc, {target: part, swap: "outerHTML"})
+          .catch(function () { part._refreshing = false; });
+      }
+    });
+  }
+
   document.addEventListener("htmx:ws:after:message:incoming", function (e) {
     var el = liveSocket(e.target);
+    if (el && el._liveSeq !== undefined && !refreshTimer) {
+      refreshTimer = setTimeout(refreshViewerParts, 150);  // one fetch for a burst
+    }
     if (!el || el._liveSeq === undefined) return;
     if (el._liveSeq > parseInt(el.dataset.liveSeq || "0", 10)) {
       el.dataset.liveSeq = String(el._liveSeq);

@@ -23,7 +23,7 @@ from app.models import (
     SubmissionStatus,
     utcnow,
 )
-from app.services import brackets, matches, results, schedule, stages
+from app.services import brackets, match_schedule, matches, results, schedule, stages
 from app.services import match_control as control
 from app.services import match_progression as progression
 from app.services.errors import Conflict, IllegalTransition, Invalid, NotAllowed
@@ -361,7 +361,7 @@ def test_scheduling_opens_check_in_at_its_window_and_notifies_both_sides(cup, ma
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     match = row(bracket, 0)
     later = utcnow() + timedelta(hours=2)
-    do(lambda: control.schedule(organizer, match, later, match.version))
+    do(lambda: match_schedule.schedule(organizer, match, later, match.version))
     assert match.state == MatchState.SCHEDULED
     with pytest.raises(Invalid, match="opens at"):
         do(lambda: control.check_in(side_user(match, 0), match, match.version))
@@ -371,12 +371,12 @@ def test_scheduling_opens_check_in_at_its_window_and_notifies_both_sides(cup, ma
     assert do(lambda: schedule.sweep(later - timedelta(minutes=10))) == 1  # 15-minute window
     db.session.refresh(match)
     assert match.state == MatchState.CHECK_IN
-    do(lambda: control.schedule(organizer, match, utcnow() + timedelta(minutes=5),
+    do(lambda: match_schedule.schedule(organizer, match, utcnow() + timedelta(minutes=5),
                                 match.version))
     assert match.state == MatchState.CHECK_IN
     check_in_both(match)
     with pytest.raises(NotAllowed):
-        do(lambda: control.schedule(side_user(match, 0), match, later, match.version))
+        do(lambda: match_schedule.schedule(side_user(match, 0), match, later, match.version))
 
 
 def test_a_report_carries_its_evidence_links_and_screenshots(cup, make_field, organizer):

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, Team, TeamMember, Visibility
+from app.models import AuditLog, Match, Team, TeamMember, Visibility
+from app.services import brackets
+from app.services.brackets import Options
 from app.web import access
 from app.web.access import rule_of
 from tests.conftest import login
@@ -23,6 +25,9 @@ ALLOWED = {
     "tournament_viewer": {"organizer", "admin"},  # the fixture tournament is private
     "tournament_staff": {"organizer", "admin"},
     "tournament_organizer": {"organizer", "admin"},
+    "match_viewer": {"organizer", "admin"},  # a match of the private fixture tournament
+    "match_player": {"organizer", "admin"},  # (its sides act; the service checks who)
+    "match_staff": {"organizer", "admin"},
     "team_member": {"player", "admin"},
     "team_captain": {"player", "admin"},
 }
@@ -51,8 +56,13 @@ def test_every_endpoint_declares_a_known_rule(app):
 
 
 @pytest.fixture
-def world(admin, organizer, other_organizer, player, make_tournament, game):
+def world(admin, organizer, other_organizer, player, make_tournament, game, make_field):
     tournament = make_tournament("matrix", visibility=Visibility.PRIVATE, team_based=True)
+    make_field(tournament, 2)  # two others play a match of it: `player` stays an outsider
+    bracket = brackets.generate(organizer, tournament, Options(), 0)
+    brackets.finalize(organizer, tournament, bracket.version)
+    db.session.commit()
+    match = db.session.scalar(select(Match).where(Match.bracket_id == bracket.id))
     make_tournament("elsewhere", owner=other_organizer)
     team = Team(name="Matrix Team", captain_id=player.id)
     team.members = [TeamMember(user_id=player.id)]
@@ -60,7 +70,8 @@ def world(admin, organizer, other_organizer, player, make_tournament, game):
     db.session.commit()
     users = {"player": player, "other_organizer": other_organizer, "organizer": organizer,
              "admin": admin}
-    values = {"slug": tournament.slug, "team_id": team.id, "game_id": game.id}
+    values = {"slug": tournament.slug, "team_id": team.id, "game_id": game.id,
+              "match_id": match.id}
     return users, values
 
 

@@ -120,14 +120,19 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
 
 def round_title(structure: Structure, side: Side, round_: int) -> str:
     """What a round is called: "Semi-finals", "Losers round 3", "Grand final", ..."""
+    return title_of(structure.format, side, round_, structure.rounds(Side.WINNERS))
+
+
+def title_of(fmt: Format, side: Side, round_: int, winners_rounds: int) -> str:
+    """`round_title` from the format and the number of winners rounds alone."""
     if side == Side.THIRD_PLACE:
         return "Third place"
     if side == Side.GRAND_FINAL:
         return "Grand final" if round_ == 1 else "Grand final reset (if needed)"
-    if structure.format == Format.DOUBLE_ELIMINATION:
+    if fmt == Format.DOUBLE_ELIMINATION:
         return f"{'Losers' if side == Side.LOSERS else 'Winners'} round {round_}"
-    if structure.format == Format.SINGLE_ELIMINATION:
-        return FROM_FINAL.get(structure.rounds(Side.WINNERS) - round_, f"Round {round_}")
+    if fmt == Format.SINGLE_ELIMINATION:
+        return FROM_FINAL.get(winners_rounds - round_, f"Round {round_}")
     return f"Round {round_}"
 
 

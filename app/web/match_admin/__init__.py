@@ -1,0 +1,1 @@
+"""Staff pages for running matches: the match list, bulk scheduling, the match control page."""

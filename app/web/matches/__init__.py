@@ -1,0 +1,1 @@
+"""Match pages: the match everyone sees, the two sides' actions, my matches, notifications."""
