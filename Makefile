@@ -27,6 +27,8 @@ demo: migrate
 run: demo
 	@echo ""
 	@echo "  Bracketeer on http://127.0.0.1:$(PORT)   (Ctrl-C stops it)"
+	@echo "  Watch a tournament play itself: in another terminal,"
+	@echo "    .venv/bin/flask --app wsgi demo live      (then open /t/demo-cup/bracket)"
 	@echo ""
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 

@@ -50,6 +50,9 @@ def _next_whole_second(when: datetime) -> datetime:
 
 def backend_for(app: Flask) -> Backend:
     """The backend `app` is configured for (JOBS_BACKEND), made once per app and kind."""
+    # The runner keeps the app for its thread: never the `current_app` proxy, which is
+    # unbound there (every job would fail with "working outside of application context").
+    app = getattr(app, "_get_current_object", lambda: app)()
     kind = app.config.get("JOBS_BACKEND", "inprocess")
     with _lock:  # two first requests at once must not start two runners
         backends = app.extensions.setdefault(_EXTENSION, {})

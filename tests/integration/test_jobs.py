@@ -171,3 +171,22 @@ def test_sweep_command_applies_due_transitions_and_says_how_many(runner, make_to
     db.session.rollback()
     assert (status_of(due.id), status_of(later.id)) == (Status.CHECK_IN, Status.REGISTRATION)
 
+
+
+def test_a_runner_first_made_by_an_enqueue_runs_its_jobs(app, settings):
+    """The in-process runner made by `enqueue` (as a CLI command does, under `current_app`)
+    keeps the real app for its thread, so its jobs run."""
+    from app import create_app
+    from app.jobs.queue import backend_for
+
+    fresh = create_app({**settings, "JOBS_BACKEND": "inprocess", "SWEEP_SECONDS": 0})
+    with fresh.app_context():
+        jobs.enqueue(sample_jobs.record_audit, "job.first_runner")
+        runner = backend_for(fresh)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not audit_rows("job.first_runner"):
+            db.session.rollback()
+            time.sleep(0.05)
+        assert audit_rows("job.first_runner")
+        runner.stop()
+        db.session.remove()
