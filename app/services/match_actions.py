@@ -59,8 +59,8 @@ def require_side(actor: User, match: Match, what: str) -> int:
 
 
 def require_staff(actor: User | None, tournament: Tournament, what: str) -> None:
-    """Staff of this tournament; None is the system itself (the sweeper, a job)."""
-    if actor is not None and not permissions.can_coordinate(actor, tournament):
+    """Staff of this tournament (never nobody: system actions say so where they run)."""
+    if not permissions.can_coordinate(actor, tournament):
         raise NotAllowed(f"Only the staff of {tournament.name} can {what}.")
 
 

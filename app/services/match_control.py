@@ -55,31 +55,36 @@ def start(actor: User, match: Match, expected_version: int) -> Match:
     return match
 
 
-def forfeit(actor: User, match: Match, side: int, reason: str, expected_version: int) -> Match:
-    """Staff: side 0 or 1 forfeits; the opponent wins by walkover."""
+def forfeit(actor: User | None, match: Match, side: int, reason: str, expected_version: int,
+            *, by_schedule: bool = False) -> Match:
+    """Staff: side 0 or 1 forfeits; the opponent wins by walkover. `by_schedule`: the
+    sweeper does it (no actor), for a tournament that forfeits no-shows by itself."""
     if side not in (0, 1):
         raise Invalid("Choose which side forfeits.")
     return _walkover(actor, match, reason, expected_version, Action.FORFEIT, "forfeit",
                      lambda play: play.forfeit(match.number, actions.seed_of(match, side)),
-                     side=side)
+                     by_schedule, side=side)
 
 
-def double_forfeit(actor: User, match: Match, reason: str, expected_version: int) -> Match:
-    """Staff: both sides forfeit; neither advances (a bye goes on)."""
+def double_forfeit(actor: User | None, match: Match, reason: str, expected_version: int,
+                   *, by_schedule: bool = False) -> Match:
+    """Staff: both sides forfeit; neither advances (a bye goes on). See `forfeit`."""
     return _walkover(actor, match, reason, expected_version, Action.FORFEIT, "double_forfeit",
-                     lambda play: play.double_forfeit(match.number))
+                     lambda play: play.double_forfeit(match.number), by_schedule)
 
 
 def cancel(actor: User, match: Match, reason: str, expected_version: int) -> Match:
     """Staff: the match will not be played; for the bracket it counts as a double forfeit."""
     return _walkover(actor, match, reason, expected_version, Action.CANCEL, "cancelled",
-                     lambda play: play.double_forfeit(match.number))
+                     lambda play: play.double_forfeit(match.number), False)
 
 
-def _walkover(actor: User, match: Match, reason: str, expected_version: int, action: Action,
-              kind: str, operation: Any, **data: Any) -> Match:
+def _walkover(actor: User | None, match: Match, reason: str, expected_version: int,
+              action: Action, kind: str, operation: Any, by_schedule: bool,
+              **data: Any) -> Match:
     tournament = actions.begin(match, expected_version)
-    actions.require_staff(actor, tournament, "decide matches")
+    if not (by_schedule and actor is None and tournament.auto_forfeit_no_shows):
+        actions.require_staff(actor, tournament, "decide matches")
     target = transition(match.state, action)
     reason = actions.reason_given(reason)
     progression.supersede_open_reports(match)

@@ -115,15 +115,19 @@ def _schedulable(row: Match) -> bool:
 
 
 def open_due_checkins(now: datetime) -> int:
-    """SCHEDULED matches whose check-in window has opened move to CHECK_IN (the sweeper)."""
+    """SCHEDULED matches of published brackets in live tournaments whose check-in window
+    opened (or that have no time: their window opens when the event is live) move to
+    CHECK_IN (the sweeper)."""
     due = list(db.session.scalars(
-        select(Match).join(Tournament, Tournament.id == Match.tournament_id).where(
-            Tournament.status == Status.LIVE, Match.state == MatchState.SCHEDULED,
-            Match.scheduled_at.is_not(None)).order_by(Match.id)))
+        select(Match).join(Tournament, Tournament.id == Match.tournament_id)
+        .join(Bracket, Bracket.id == Match.bracket_id).where(
+            Tournament.status == Status.LIVE, Bracket.finalized_at.is_not(None),
+            Match.state == MatchState.SCHEDULED).order_by(Match.id)))
     opened = 0
     for match in due:
         tournament = db.session.get(Tournament, match.tournament_id)
-        if now < progression.checkin_opens(tournament, match):
+        opens = progression.checkin_opens(tournament, match)
+        if opens is not None and now < opens:
             continue
         with db.session.begin_nested():
             registrations.lock(tournament)
@@ -157,10 +161,12 @@ def forfeit_no_shows(actor: User | None, match: Match, expected_version: int | N
     if not absent:
         raise Invalid(f"{matches.label(match)} has no no-show to forfeit: it is not past its "
                       "time, or both sides checked in.")
+    by_schedule = actor is None  # the sweeper; staff otherwise (checked by the forfeit)
     if len(absent) == 2:
-        return control.double_forfeit(actor, match, f"Both sides {NO_SHOW}.", match.version)
+        return control.double_forfeit(actor, match, f"Both sides {NO_SHOW}.", match.version,
+                                      by_schedule=by_schedule)
     return control.forfeit(actor, match, absent[0], f"{_side_name(match, absent[0])} {NO_SHOW}.",
-                           match.version)
+                           match.version, by_schedule=by_schedule)
 
 
 def forfeit_due_no_shows(now: datetime) -> int:

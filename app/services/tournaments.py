@@ -43,6 +43,7 @@ TRANSITIONS: dict[Status, dict[Status, str]] = {
     Status.COMPLETED: {},
     Status.CANCELLED: {},
 }
+MAX_MATCH_CHECKIN_MINUTES = 24 * 60
 # Fields that shape the bracket: frozen once the tournament is live.
 FROZEN_WHEN_LIVE = ("game_id", "format", "team_based", "capacity")
 
@@ -71,6 +72,8 @@ class TournamentInput:
     third_place_match: bool = False
     grand_final: GrandFinal = GrandFinal.SINGLE
     auto_confirm_hours: int = 24
+    match_checkin_minutes: int = 15
+    auto_forfeit_no_shows: bool = False
     entry_fee: int = 0
     prize_pool: int = 0
     prize_mode: PrizeMode = PrizeMode.PERCENT
@@ -158,6 +161,8 @@ def validate(data: TournamentInput, existing: Tournament | None = None) -> dict[
         errors["best_of_finals"] = "An odd number from 1 to 9."
     if not 1 <= data.auto_confirm_hours <= 168:
         errors["auto_confirm_hours"] = "Between 1 and 168 hours."
+    if not 0 <= data.match_checkin_minutes <= MAX_MATCH_CHECKIN_MINUTES:
+        errors["match_checkin_minutes"] = f"Between 0 and {MAX_MATCH_CHECKIN_MINUTES} minutes."
     errors.update(_money_errors(data))
     return errors
 

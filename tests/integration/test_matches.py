@@ -367,8 +367,12 @@ def test_scheduling_opens_check_in_at_its_window_and_notifies_both_sides(cup, ma
         do(lambda: control.check_in(side_user(match, 0), match, match.version))
     users = {side_user(match, 0).id, side_user(match, 1).id}
     assert {n.user_id for n in db.session.scalars(select(Notification))} == users
-    assert do(lambda: schedule.sweep(utcnow())) == 0
-    assert do(lambda: schedule.sweep(later - timedelta(minutes=10))) == 1  # 15-minute window
+    # The other first match has no time: its check-in opens at the first sweep; this one's
+    # opens 15 minutes before its time.
+    assert do(lambda: schedule.sweep(utcnow())) == 1
+    assert row(bracket, 1).state == MatchState.CHECK_IN and match.state == MatchState.SCHEDULED
+    assert do(lambda: schedule.sweep(later - timedelta(minutes=20))) == 0
+    assert do(lambda: schedule.sweep(later - timedelta(minutes=10))) == 1
     db.session.refresh(match)
     assert match.state == MatchState.CHECK_IN
     do(lambda: match_schedule.schedule(organizer, match, utcnow() + timedelta(minutes=5),

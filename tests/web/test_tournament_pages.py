@@ -17,10 +17,23 @@ def form_data(game, **overrides) -> dict:
     data = {"name": "Friday Fights", "slug": "", "game": game.id, "format": "single_elimination",
             "team_based": "team", "capacity": 16, "visibility": "public", "timezone": "UTC",
             "starts_at": start, "best_of": 1, "best_of_finals": 3, "grand_final": "single",
-            "auto_confirm_hours": 24, "entry_fee": 0, "prize_pool": 0, "prize_mode": "percent",
-            "prize_distribution": "", "request_key": "form-key-1"}
+            "auto_confirm_hours": 24, "match_checkin_minutes": 15, "entry_fee": 0,
+            "prize_pool": 0, "prize_mode": "percent", "prize_distribution": "",
+            "request_key": "form-key-1"}
     data.update(overrides)
     return data
+
+
+def test_match_check_in_window_and_no_show_forfeits_are_tournament_settings(client, organizer,
+                                                                            game):
+    login(client, organizer)
+    bad = client.post("/manage/tournaments/new",
+                      data=form_data(game, match_checkin_minutes=-5))
+    assert bad.status_code == 400 and db.session.scalar(select(func.count(Tournament.id))) == 0
+    client.post("/manage/tournaments/new", data=form_data(
+        game, match_checkin_minutes=30, auto_forfeit_no_shows="y"))
+    made = db.session.scalar(select(Tournament))
+    assert (made.match_checkin_minutes, made.auto_forfeit_no_shows) == (30, True)
 
 
 def test_organizer_creates_a_tournament(client, organizer, game):

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import Match, Tournament
 from app.services import match_control, notifications, player_matches, results, uploads
+from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid
 from app.web.access import MATCH_PLAYER, MATCH_VIEWER, SIGNED_IN, requires
 from app.web.forms import attempt
@@ -195,6 +196,12 @@ def _mine_context() -> dict[str, Any]:
 def go(match: Match):
     """A short link to a match (notifications): its page, where access is checked."""
     return redirect(url_for("matches.show", slug=match_slug(match), match_id=match.id))
+
+
+@bp.app_template_global()
+def champion_of(tournament: Tournament):
+    """The winner of a completed tournament (None while it is not over)."""
+    return progression.champion(tournament)
 
 
 @bp.app_template_global()

@@ -82,6 +82,9 @@ class TournamentForm(FlaskForm):
                               choices=[(g.value, label) for g, label in GRAND_FINAL_LABELS.items()])
     auto_confirm_hours = IntegerField("Auto-confirm results after (hours)",
                                       [InputRequired(), NumberRange(1, 168)], default=24)
+    match_checkin_minutes = IntegerField("Match check-in opens (minutes before each match)",
+                                         [InputRequired(), NumberRange(0, 24 * 60)], default=15)
+    auto_forfeit_no_shows = BooleanField("Forfeit no-shows automatically at the match's time")
     entry_fee = IntegerField("Entry fee (coins)", [InputRequired(), NumberRange(0, 1_000_000)],
                              default=0)
     prize_pool = IntegerField("Prize pool (coins)", [InputRequired(), NumberRange(0, 100_000_000)],
@@ -117,7 +120,9 @@ def to_input(form: TournamentForm) -> TournamentInput:
         best_of_by_round=parse_best_of_by_round(form.best_of_by_round.data or ""),
         third_place_match=form.third_place_match.data,
         grand_final=GrandFinal(form.grand_final.data),
-        auto_confirm_hours=form.auto_confirm_hours.data, entry_fee=form.entry_fee.data,
+        auto_confirm_hours=form.auto_confirm_hours.data,
+        match_checkin_minutes=form.match_checkin_minutes.data,
+        auto_forfeit_no_shows=form.auto_forfeit_no_shows.data, entry_fee=form.entry_fee.data,
         prize_pool=form.prize_pool.data, prize_mode=PrizeMode(form.prize_mode.data),
         prize_distribution=parse_distribution(form.prize_distribution.data or ""),
     )
@@ -127,7 +132,8 @@ def fill_from(form: TournamentForm, tournament: Tournament) -> None:
     """Show a tournament's settings in the form, times in its own zone."""
     zone = _zone(tournament.timezone)
     for name in ("name", "slug", "description", "capacity", "best_of", "best_of_finals",
-                 "third_place_match", "auto_confirm_hours", "entry_fee", "prize_pool"):
+                 "third_place_match", "auto_confirm_hours", "match_checkin_minutes",
+                 "auto_forfeit_no_shows", "entry_fee", "prize_pool"):
         getattr(form, name).data = getattr(tournament, name)
     form.game.data = tournament.game_id
     form.format.data = tournament.format.value
