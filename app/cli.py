@@ -1,4 +1,4 @@
-"""Flask commands: users, demo data, the sweeper."""
+"""Flask commands: users, demo data and live demo play, the sweeper."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def create_admin(username: str, email: str, password: str) -> None:
 @click.group("demo", invoke_without_command=True)
 @click.pass_context
 def demo(ctx: click.Context) -> None:
-    """Load demo data (idempotent) and print the demo logins."""
+    """Load demo data (idempotent) and print the demo logins; `demo live` plays it on."""
     if ctx.invoked_subcommand is not None:
         return
     from app import demo as demo_data
@@ -52,6 +52,29 @@ def demo(ctx: click.Context) -> None:
     click.echo("  orga1, orga2      organizers (demo-cup is run by orga1)")
     click.echo(f"  player01..player{demo_data.PLAYER_COUNT:02d} players "
                "(player01, player05, … captain the demo teams)")
+    click.echo("Watch /t/demo-cup/bracket move: flask --app wsgi demo live")
+
+
+@demo.command("live")
+@click.option("--tournament", "slug", default="demo-cup", show_default=True,
+              help="The slug of the tournament to play.")
+@click.option("--pace", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="Seconds between two actions.")
+@click.option("--until", type=click.Choice(["complete"]),
+              help="complete: exit once the tournament is completed (0) or cannot go on (1).")
+def live(slug: str, pace: float, until: str | None) -> None:
+    """Play a tournament forward as its players and staff would, one action at a time."""
+    from app import demo_live
+    from app.services.errors import DomainError
+
+    try:
+        demo_live.run(slug, pace=pace, until_complete=until == "complete", echo=click.echo)
+    except demo_live.CannotPlay as error:
+        raise click.ClickException(str(error)) from error
+    except DomainError as error:  # e.g. staff cancelled the tournament meanwhile
+        raise click.ClickException(f"Stopped: {error.message}") from error
+    except KeyboardInterrupt:
+        click.echo("Stopped; run it again to carry on from here.")
 
 
 @click.command("sweep")

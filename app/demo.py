@@ -46,10 +46,12 @@ def load() -> dict[str, int]:
     _teams(users, created)
     _tournaments(users, games, created)
     db.session.flush()
-    from app import demo_brackets, demo_play
+    from app import demo_brackets, demo_matches, demo_play
 
     created.update(demo_play.load(users))
     created.update(demo_brackets.load(users))
+    db.session.flush()
+    created.update(demo_matches.load())
     return created
 
 

@@ -2,7 +2,7 @@
 
 Idempotent like the rest of the demo: a tournament that has a bracket already is left alone.
 - demo-cup (live): 32 players, double elimination with a grand-final reset, ranked seeding
-  from the demo ratings, finalized;
+  from the demo ratings, finalized (then partly played by `app.demo_matches`);
 - rookie-knockout (check-in): 12 players, one not checked in (left out, with the reason),
   single elimination with a third-place match, random draw, not finalized yet;
 - arena-showdown (check-in): round robin of the 4 checked-in teams, not finalized;

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Game, Status, Team, Tournament, User, Visibility
+from app.models import (
+    AuditLog,
+    Game,
+    Match,
+    MatchEvent,
+    MatchState,
+    ResultSubmission,
+    Status,
+    SubmissionStatus,
+    Team,
+    Tournament,
+    User,
+    Visibility,
+    utcnow,
+)
 
 
 def test_demo_loads_everything_once(runner):
@@ -76,3 +92,58 @@ def test_demo_has_a_generated_bracket_of_each_format(runner):
     by_slug = {slug: finalized for slug, _, finalized in rows}
     assert by_slug["demo-cup"] is not None and by_slug["rookie-knockout"] is None
     assert "1 brackets" not in runner.invoke(args=["demo"]).output  # idempotent
+
+
+def _demo_cup() -> Tournament:
+    return db.session.scalar(select(Tournament).where(Tournament.slug == "demo-cup"))
+
+
+def test_demo_cup_is_partly_played_with_a_match_in_every_open_state(runner):
+    runner.invoke(args=["demo"])
+    cup = _demo_cup()
+    rows = list(db.session.scalars(select(Match).where(Match.tournament_id == cup.id)))
+    states = Counter(m.state for m in rows)
+    assert all(m.state == MatchState.COMPLETED for m in rows
+               if m.side == "winners" and m.round == 1)
+    assert states[MatchState.COMPLETED] == 22
+    for state in (MatchState.PENDING_RESULT, MatchState.DISPUTED, MatchState.LIVE,
+                  MatchState.READY):
+        assert states[state] == 1, state
+    assert states[MatchState.SCHEDULED] == 2
+    checking_in = [m for m in rows if m.state == MatchState.CHECK_IN]
+    halfway = [m for m in checking_in if (m.checked_in_a_at is None) != (m.checked_in_b_at is None)]
+    assert len(halfway) == 1 and len(checking_in) > 1
+    losers_1 = [m.state for m in rows if m.side == "losers" and m.round == 1]
+    assert MatchState.COMPLETED in losers_1 and set(losers_1) != {MatchState.COMPLETED}
+
+
+def test_demo_cup_results_went_through_the_match_services(runner):
+    runner.invoke(args=["demo"])
+    cup = _demo_cup()
+    assert db.session.scalar(select(func.count(AuditLog.id)).where(
+        AuditLog.tournament_id == cup.id, AuditLog.action == "match.confirmed")) == 22
+    reports = {r.status: r for r in db.session.scalars(
+        select(ResultSubmission).join(Match, Match.id == ResultSubmission.match_id)
+        .where(Match.tournament_id == cup.id,
+               ResultSubmission.status != SubmissionStatus.CONFIRMED))}
+    assert set(reports) == {SubmissionStatus.PENDING, SubmissionStatus.REJECTED}
+    assert reports[SubmissionStatus.PENDING].confirm_deadline > utcnow()
+    assert "wrong way round" in reports[SubmissionStatus.REJECTED].reason
+    disputed = db.session.get(Match, reports[SubmissionStatus.REJECTED].match_id)
+    assert disputed.state == MatchState.DISPUTED
+    # The smaller seed mostly wins; the fixed RNG seed makes one upset or a few.
+    upsets = [m.number for m in db.session.scalars(select(Match).where(
+        Match.tournament_id == cup.id, Match.state == MatchState.COMPLETED))
+        if m.winner_seed != min(m.seed_a, m.seed_b)]
+    assert 1 <= len(upsets) <= 4
+
+
+def test_demo_cup_is_played_only_once(runner):
+    runner.invoke(args=["demo"])
+    before = db.session.scalar(select(func.count(MatchEvent.id)))
+    versions = dict(db.session.execute(select(Match.id, Match.version)).all())
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    assert "nothing new" in second.output
+    assert db.session.scalar(select(func.count(MatchEvent.id))) == before
+    assert dict(db.session.execute(select(Match.id, Match.version)).all()) == versions
