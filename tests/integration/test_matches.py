@@ -403,3 +403,28 @@ def test_a_report_carries_its_evidence_links_and_screenshots(cup, make_field, or
     assert submission.links == ["https://clips.example/42"]
     [stored] = submission.evidence
     assert uploads.path_of(stored).read_bytes() == png.data
+
+
+def test_the_sweeper_forfeits_no_shows_only_where_the_tournament_asks(make_tournament,
+                                                                       make_field, organizer):
+    from app.services import match_schedule
+
+    for auto in (False, True):
+        cup = make_tournament(f"no-show-{auto}", status=Status.LIVE, capacity=8,
+                              auto_forfeit_no_shows=auto)
+        bracket, _ = start_bracket(organizer, cup, 2, make_field)
+        match = row(bracket, 0)
+        do(lambda m=match: match_schedule.schedule(organizer, m, utcnow() + timedelta(minutes=5),
+                                                   m.version))
+        do(lambda m=match: control.check_in(side_user(m, 1), m, m.version))
+        assert do(lambda: match_schedule.forfeit_due_no_shows(utcnow())) == 0  # not its time
+        later = utcnow() + timedelta(minutes=6)
+        assert do(lambda t=later: match_schedule.forfeit_due_no_shows(t)) == int(auto)
+        db.session.refresh(match)
+        if auto:
+            assert match.state == MatchState.FORFEIT and match.winner_seed == match.seed_b
+            assert "did not check in" in match.state_reason
+        else:
+            assert match.state == MatchState.CHECK_IN
+            with pytest.raises(NotAllowed):  # nobody acting: only the schedule may, if asked
+                do(lambda m=match: control.forfeit(None, m, 0, "gone", m.version))

@@ -284,3 +284,9 @@ def test_my_matches_says_what_to_do_next_and_notifications_can_be_read(app, cup,
         Notification.user_id == player.id))
     assert client.post("/me/notifications/read", data={"version": newest}).status_code == 303
     assert "Mark all as read" not in client.get("/me/notifications").get_data(as_text=True)
+
+
+def test_the_bracket_links_each_match_to_its_page(client, cup, played):
+    html = client.get(f"/t/{cup.slug}/bracket").get_data(as_text=True)
+    for number in range(3):
+        assert f'href="{url(cup, row(played, number))}"' in html

@@ -12,12 +12,15 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from flask import url_for
+
 from app.brackets.model import BYE, Format, Side, Source
 from app.brackets.model import Bracket as Structure
 from app.brackets.model import Match as EngineMatch
 from app.brackets.play import MatchState, Outcome, Play, Status
 from app.brackets.standings import standings
-from app.models import Bracket
+from app.extensions import db
+from app.models import Bracket, Tournament
 from app.services import brackets
 
 STATUS_LABELS = {
@@ -59,6 +62,7 @@ class Card:
     best_of: int
     status: str  # the engine status value, for CSS
     status_label: str
+    href: str | None = None  # the match page, once saved
 
     @property
     def bye(self) -> bool:
@@ -105,9 +109,14 @@ class SeedRow:
 
 
 def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
-            bracket_id: int | None = None) -> Drawing:
-    """The sections, columns and cards of a bracket, and its standings once results exist."""
-    cards = {m.id: _card(m, play.states[m.id], names, bracket_id) for m in structure.matches}
+            bracket_id: int | None = None, links: Mapping[int, str] | None = None) -> Drawing:
+    """The sections, columns and cards of a bracket, and its standings once results exist.
+
+    `links` maps a match number to its page (a saved bracket's cards link to them).
+    """
+    links = links or {}
+    cards = {m.id: _card(m, play.states[m.id], names, bracket_id, links.get(m.id))
+             for m in structure.matches}
     if structure.format == Format.ROUND_ROBIN:
         sections = _groups(structure, cards)
     elif structure.format == Format.SWISS:
@@ -157,23 +166,27 @@ def saved_seeds(bracket: Bracket) -> list[SeedRow]:
 
 
 def saved_drawing(bracket: Bracket) -> Drawing:
-    """The drawing of a saved bracket, from its rows (cards carry their DOM ids)."""
-    structure, play, _rows = brackets.load(bracket)
-    return drawing(structure, play, brackets.names(bracket), bracket_id=bracket.id)
+    """The drawing of a saved bracket, from its rows (cards carry their DOM ids and link to
+    their match pages)."""
+    structure, play, rows = brackets.load(bracket)
+    slug = db.session.get(Tournament, bracket.tournament_id).slug
+    links = {row.number: url_for("matches.show", slug=slug, match_id=row.id) for row in rows}
+    return drawing(structure, play, brackets.names(bracket), bracket_id=bracket.id,
+                   links=links)
 
 
 # --- cards -------------------------------------------------------------------------------
 
 
 def _card(match: EngineMatch, state: MatchState, names: Mapping[int, str],
-          bracket_id: int | None) -> Card:
+          bracket_id: int | None, href: str | None) -> Card:
     slots = (_slot(match, state, 0, names), _slot(match, state, 1, names))
     status = STATUS_LABELS[state.status]
     if state.status == Status.COMPLETED and state.outcome in OUTCOME_LABELS:
         status = OUTCOME_LABELS[state.outcome]
     return Card(match.id, f"M{match.id + 1}",
                 f"match-{bracket_id}-{match.id}" if bracket_id is not None else None,
-                slots, match.best_of, state.status.value, status)
+                slots, match.best_of, state.status.value, status, href)
 
 
 def _slot(match: EngineMatch, state: MatchState, index: int, names: Mapping[int, str]) -> Slot:

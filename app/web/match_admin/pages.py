@@ -175,6 +175,9 @@ def controls_context(match: Match, **forms: Any) -> dict[str, Any]:
     context.update(forms)
     context["forfeit_form"].side.choices = [("0", names[0]), ("1", names[1]),
                                             ("both", "Both sides")]
+    for name in ("result_form", "correct_form", "settle_form"):
+        form = context[name]
+        form.score_a.label.text, form.score_b.label.text = (f"Game wins of {n}" for n in names)
     return context
 
 

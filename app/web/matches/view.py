@@ -115,7 +115,7 @@ def panel(match: Match) -> Panel:
         match, tournament, f"{round_title(bracket, match)} · {matches.label(match)}",
         state_label(match, tournament, bracket, opens),
         (_side(match, 0, regs[0]), _side(match, 1, regs[1])),
-        _note(match, report), report, disputed,
+        _note(match), report, disputed,
         coordinator.display_name if coordinator else None, timeline(match), opens)
 
 
@@ -195,7 +195,7 @@ def describe(event: MatchEvent, actor: str | None,
     side = data.get("side")
     side_name = (regs[side].name if side in (0, 1) and regs[side] else None)
     score = "–".join(str(s) for s in data.get("score", [])) or None
-    reason = f": {data['reason']}" if data.get("reason") else ""
+    reason = f": {data['reason'].rstrip('.')}" if data.get("reason") else ""
     texts = {
         "entrants_known": "Both entrants are known.",
         "check_in_opened": "Check-in opened.",
@@ -273,11 +273,9 @@ def pending_name(source: str) -> str:
     return "To be decided"
 
 
-def _note(match: Match, report: ResultSubmission | None) -> str | None:
+def _note(match: Match) -> str | None:
     if match.state in FINISHED:
         return match.state_reason or OUTCOME_NOTES.get(match.outcome or "")
-    if report is not None and report.confirm_deadline:
-        return "Reported; confirms itself at the deadline unless the opponent answers."
     return match.state_reason
 
 
