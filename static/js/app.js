@@ -103,19 +103,24 @@
         var watched = document.querySelector(part.dataset.refreshWatch);
         stale = watched && watched.dataset.version !== part.dataset.version;
       }
-      if (stale && !part._refreshing) {
+      if (stale && part._refreshing) {
+        part._again = true;  // the fetch in flight may answer with what was true before
+      } else if (stale) {
         part._refreshing = true;
         htmx.ajax("GET", part.dataset.refreshSrc, {target: part, swap: "outerHTML"})
+          .then(function () { if (part._again) scheduleRefresh(); })
           .catch(function () { part._refreshing = false; });
       }
     });
   }
 
+  function scheduleRefresh() {
+    if (!refreshTimer) refreshTimer = setTimeout(refreshViewerParts, 150);  // one fetch for a burst
+  }
+
   document.addEventListener("htmx:ws:after:message:incoming", function (e) {
     var el = liveSocket(e.target);
-    if (el && el._liveSeq !== undefined && !refreshTimer) {
-      refreshTimer = setTimeout(refreshViewerParts, 150);  // one fetch for a burst
-    }
+    if (el && el._liveSeq !== undefined) scheduleRefresh();
     if (!el || el._liveSeq === undefined) return;
     if (el._liveSeq > parseInt(el.dataset.liveSeq || "0", 10)) {
       el.dataset.liveSeq = String(el._liveSeq);

@@ -42,7 +42,9 @@ def make_page(browser, live_server) -> Iterator[Callable[..., Page]]:
     contexts = []
 
     def make(**context_options) -> Page:
-        context = browser.new_context(base_url=live_server.url, **context_options)
+        # Reduced motion: no highlight animations to paint (they cost the tests CPU).
+        options = {"reduced_motion": "reduce", **context_options}
+        context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
