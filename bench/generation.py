@@ -72,7 +72,7 @@ def run(url: str, instance: str, args: argparse.Namespace) -> tuple[float, list[
     from app import create_app
     from app.database import write_intent
     from app.extensions import db
-    from app.services import brackets
+    from app.services import bracket_rows, brackets
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_DIR": instance,
                       "SECRET_KEY": "bench", "REDIS_URL": None, "JOBS_BACKEND": "inprocess",
@@ -88,7 +88,7 @@ def run(url: str, instance: str, args: argparse.Namespace) -> tuple[float, list[
                                             brackets.version_of(tournament))
                 db.session.commit()
                 times.append((time.perf_counter() - start) * 1000)
-        matches = len(brackets.load(bracket)[2])
+        matches = len(bracket_rows.load(bracket)[2])
         db.session.remove()
         db.engine.dispose()
     return times[0], times[1:], matches

@@ -7,7 +7,6 @@ inserts, and rebuilds an engine `Play` from the rows when a result has to be app
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,25 +16,18 @@ from app.brackets import build as build_structure
 from app.brackets.model import (
     BestOf,
     BracketError,
-    GrandFinal,
-    Link,
     Side,
-    Source,
 )
 from app.brackets.model import Bracket as Structure
 from app.brackets.model import Format as EngineFormat
 from app.brackets.model import Match as EngineMatch
-from app.brackets.play import MatchState as EngineState
 from app.brackets.play import Outcome, Play
-from app.brackets.play import Status as EngineStatus
 from app.brackets.seeding import elimination_cells, separate, tiers
 from app.extensions import db
 from app.models import (
     Bracket,
     BracketEntrant,
     Match,
-    MatchState,
-    MatchStatus,
     SeedingMethod,
     Separation,
     Status,
@@ -44,19 +36,13 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, registrations, seeding
+from app.services import audit, bracket_rows, registrations, seeding
 from app.services.errors import Conflict, IllegalTransition, Invalid
 
 GENERATABLE = (Status.REGISTRATION, Status.CHECK_IN, Status.LIVE)
 MAX_GROUPS = 64
 # Outcomes that mean a match was really played or decided by staff (a bye is neither).
 DECIDED = (Outcome.PLAYED, Outcome.FORFEIT, Outcome.DOUBLE_FORFEIT, Outcome.DISQUALIFIED)
-# A new match's state from the engine's status: a bye is decided at once.
-INITIAL_STATE = {
-    EngineStatus.LOCKED: MatchState.PENDING, EngineStatus.WAITING: MatchState.PENDING,
-    EngineStatus.READY: MatchState.SCHEDULED, EngineStatus.COMPLETED: MatchState.COMPLETED,
-    EngineStatus.SKIPPED: MatchState.CANCELLED,
-}
 SIDE_TITLES = {
     Side.WINNERS: "Winners bracket", Side.LOSERS: "Losers bracket",
     Side.GRAND_FINAL: "Grand final", Side.THIRD_PLACE: "Third-place match",
@@ -266,34 +252,8 @@ def persist(actor: User, tournament: Tournament, result: Plan, *, version: int,
         {"bracket_id": bracket.id, "seed": seed, "registration_id": r.id,
          "group": result.groups.get(seed), "rating": order.ratings.get(r.id)}
         for seed, r in enumerate(order.order, start=1)])
-    insert_matches(bracket, result.structure.matches, result.play.states)
+    bracket_rows.insert_matches(bracket, result.structure.matches, result.play.states)
     return bracket
-
-
-def insert_matches(bracket: Bracket, matches: Sequence[EngineMatch],
-                   states: Sequence[EngineState]) -> None:
-    """Bulk-insert engine matches (with their current states) as rows of `bracket`."""
-    now = utcnow()
-    db.session.execute(insert(Match.__table__), [
-        {"bracket_id": bracket.id, "tournament_id": bracket.tournament_id, "number": m.id,
-         "side": m.side.value, "round": m.round, "position": m.position, "group": m.group,
-         "best_of": m.best_of, "source_a": _source(m.slots[0]), "source_b": _source(m.slots[1]),
-         "winner_to": m.winner_to.match if m.winner_to else None,
-         "winner_to_slot": m.winner_to.slot if m.winner_to else None,
-         "loser_to": m.loser_to.match if m.loser_to else None,
-         "loser_to_slot": m.loser_to.slot if m.loser_to else None,
-         "reset_of": m.reset_of, "updated_at": now, "version": 1,
-         "state": INITIAL_STATE[s.status], "completed_at": now if s.status == "completed" else None,
-         **_state_columns(s)}
-        for m, s in zip(matches, states, strict=True)])
-
-
-def _state_columns(state: EngineState) -> dict[str, Any]:
-    scores = state.scores or (None, None)
-    return {"seed_a": state.slots[0], "seed_b": state.slots[1],
-            "status": MatchStatus(state.status.value), "winner_seed": state.winner,
-            "loser_seed": state.loser, "outcome": state.outcome.value if state.outcome else None,
-            "score_a": scores[0], "score_b": scores[1]}
 
 
 def finalize(actor: User, tournament: Tournament, expected_version: int) -> Bracket:
@@ -315,58 +275,6 @@ def finalize(actor: User, tournament: Tournament, expected_version: int) -> Brac
     audit.record(actor, "bracket.finalized", bracket, tournament=tournament)
     events.record("bracket_generated", tournament_id=tournament.id, bracket_id=bracket.id)
     return bracket
-
-
-# --- reading a saved bracket back --------------------------------------------------------
-
-
-def load(bracket: Bracket) -> tuple[Structure, Play, list[Match]]:
-    """The engine structure and play of a saved bracket, with its rows in number order."""
-    rows = list(db.session.scalars(select(Match).where(Match.bracket_id == bracket.id)
-                                   .order_by(Match.number)))
-    settings = bracket.settings or {}
-    structure = Structure(
-        EngineFormat(bracket.format), bracket.entrants, [_engine_match(r) for r in rows],
-        grand_final=GrandFinal(settings.get("grand_final", "none"))
-        if bracket.format == EngineFormat.DOUBLE_ELIMINATION else GrandFinal.NONE,
-        third_place=any(r.side == Side.THIRD_PLACE for r in rows),
-        groups=settings.get("groups", 1), cycles=settings.get("cycles", 1),
-        rounds_planned=settings.get("rounds_planned") or settings.get("rounds") or 0)
-    states = [EngineState([r.seed_a, r.seed_b], EngineStatus(r.status.value), r.winner_seed,
-                         r.loser_seed, Outcome(r.outcome) if r.outcome else None,
-                         (r.score_a, r.score_b) if r.score_a is not None else None)
-              for r in rows]
-    disqualified = bracket.settings.get("disqualified", []) if bracket.settings else []
-    return structure, Play(structure, states, disqualified), rows
-
-
-def _engine_match(row: Match) -> EngineMatch:
-    return EngineMatch(
-        row.number, Side(row.side), row.round, row.position, row.best_of,
-        (_parse_source(row.source_a), _parse_source(row.source_b)),
-        Link(row.winner_to, row.winner_to_slot) if row.winner_to is not None else None,
-        Link(row.loser_to, row.loser_to_slot) if row.loser_to is not None else None,
-        row.group, row.reset_of)
-
-
-def _source(source: Source) -> str:
-    return source.kind if source.kind == "bye" else f"{source.kind}:{source.ref}"
-
-
-def _parse_source(text: str) -> Source:
-    kind, _, ref = text.partition(":")
-    return Source(kind, int(ref) if ref else 0)
-
-
-def write_states(bracket: Bracket, play: Play, numbers: Sequence[int]) -> None:
-    """Write the engine states of matches `numbers` back to their rows (the ones it changed)."""
-    if not numbers:
-        return
-    rows = {r.number: r for r in db.session.scalars(select(Match).where(
-        Match.bracket_id == bracket.id, Match.number.in_(list(numbers))))}
-    for number in numbers:
-        for column, value in _state_columns(play.states[number]).items():
-            setattr(rows[number], column, value)
 
 
 def names(bracket: Bracket) -> dict[int, str]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert, select
+
 from app.extensions import db
 from app.models import (
     Bracket,
@@ -31,16 +33,25 @@ from app.services.errors import Conflict, Invalid, NotAllowed
 REASON_MAX = 500
 
 
-def begin(match: Match, expected_version: int | None) -> Tournament:
-    """Lock the tournament, re-read the match, refuse a stale page or a match not in play."""
+def begin(match: Match, expected_version: int | None, *, advances: bool = True) -> Tournament:
+    """Lock, re-read the match, refuse a stale page or a match not in play.
+
+    An action that may move the bracket on (`advances`) takes the tournament's row lock: one
+    such writer per tournament, so progression never interleaves. An action that changes
+    this match only (check-in, start, a first report) locks just its row, so the other
+    matches of the tournament go on meanwhile. Both then hold the match row (the UPDATE takes
+    it), in the same order, so they never deadlock. (SQLite: one writer anyway.)
+    """
     tournament = db.session.get(Tournament, match.tournament_id)
-    registrations.lock(tournament)
-    db.session.refresh(match)
+    if advances:
+        registrations.lock(tournament)
+    # Fetched, not just executed: the ORM refreshes `match` as it reads the row.
+    db.session.scalars(select(Match).where(Match.id == match.id).with_for_update()
+                       .execution_options(populate_existing=True)).one()
     if expected_version is not None and match.version != expected_version:
         raise matches.MatchChanged(match)
     require_live(tournament)
-    bracket = db.session.get(Bracket, match.bracket_id)
-    if not bracket.finalized:
+    if not matches.bracket_of(match).finalized:
         raise Conflict("This bracket is not published yet; its matches cannot be played.")
     return tournament
 
@@ -93,8 +104,8 @@ def seed_of(match: Match, side: int) -> int:
 
 
 def apply(actor: User | None, tournament: Tournament, match: Match, operation: Any) -> None:
-    bracket = db.session.get(Bracket, match.bracket_id)
-    progression.apply(actor, tournament, bracket, operation, acted=match.number)
+    progression.apply(actor, tournament, matches.bracket_of(match), operation,
+                      acted=match.number)
 
 
 def timeline_entry(actor: User | None, match: Match, kind: str, **data: Any) -> None:
@@ -114,10 +125,13 @@ def record(actor: User | None, tournament: Tournament, match: Match, kind: str, 
 
 
 def notify(tournament: Tournament, match: Match, sides: Sequence[int | None], text: str) -> None:
+    """An in-app notice to every player of the given sides of `match`."""
     regs = matches.registrations_of(match)
     users: set[int] = set()
     for side in sides:
         if side is not None and regs[side] is not None:
             users |= matches.users_of(regs[side])
-    db.session.add_all(Notification(user_id=u, tournament_id=tournament.id, match_id=match.id,
-                                    text=text[:300]) for u in sorted(users))
+    if users:  # one statement for every recipient (nobody reads these rows back now)
+        db.session.execute(insert(Notification), [
+            {"user_id": u, "tournament_id": tournament.id, "match_id": match.id,
+             "text": text[:300]} for u in sorted(users)])

@@ -26,7 +26,7 @@ from app.services.match_rules import FINISHED, Action, transition, validate_link
 
 def check_in(actor: User, match: Match, expected_version: int) -> Match:
     """A side says it is here; the second side's check-in makes the match READY."""
-    tournament = actions.begin(match, expected_version)
+    tournament = actions.begin(match, expected_version, advances=False)
     side = actions.require_side(actor, match, "check in")
     transition(match.state, Action.CHECK_IN)
     opens = progression.checkin_opens(tournament, match)
@@ -46,7 +46,7 @@ def check_in(actor: User, match: Match, expected_version: int) -> Match:
 
 def start(actor: User, match: Match, expected_version: int) -> Match:
     """READY → LIVE (a side or staff); the clock for "no result after N minutes" starts."""
-    tournament = actions.begin(match, expected_version)
+    tournament = actions.begin(match, expected_version, advances=False)
     if matches.side_of(actor, match) is None:
         actions.require_staff(actor, tournament, "start this match")
     match.state = transition(match.state, Action.START)

@@ -2,7 +2,7 @@
 
 Called by `services.matches` inside the transaction of the action that decided a match, with
 the tournament row lock held. The engine `Play` is rebuilt from every row of the bracket
-(`brackets.load`): simple and correct, but O(matches) per result — see `apply`'s docstring.
+(`bracket_rows.load_play`): one SELECT of the stage's state columns per result.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, brackets, stages, tournaments
+from app.services import audit, bracket_rows, brackets, stages, tournaments
 from app.services.errors import IllegalTransition
 
 Operation = Callable[[Play], list[int]]
@@ -42,19 +42,17 @@ def apply(actor: User | None, tournament: Tournament, bracket: Bracket, operatio
           *, acted: int | None = None) -> list[Match]:
     """Run an engine operation on `match`'s bracket and write every consequence back.
 
-    Loads the whole bracket (one SELECT of its rows): ~1 ms per 500 matches, the cost that
-    matters for the issue's 100 results/s goal on big brackets. Play only reads states along
-    links, so this is the one function to change to load rows lazily. The caller sets the
-    state of match number `acted` itself. Returns the rows the operation touched.
+    Reads the stage's engine states (one SELECT of their state columns; the structure is
+    cached, see `bracket_rows`), applies the operation, and loads and writes only the rows it
+    touched. The caller sets the state of match number `acted` itself. Returns those rows.
     """
-    _, play, rows = brackets.load(bracket)
-    by_number = {r.number: r for r in rows}
-    before = {r.number: (r.seed_a, r.seed_b) for r in rows}
+    _, play = bracket_rows.load_play(bracket)
+    before = [tuple(state.slots) for state in play.states]
     try:
         touched = operation(play)
     except BracketError as error:
         raise IllegalTransition(f"The bracket does not allow this: {error}.") from error
-    brackets.write_states(bracket, play, touched)
+    by_number = bracket_rows.write_states(bracket, play, touched)
     if play.disqualified != set(bracket.settings.get("disqualified", [])):
         bracket.settings = {**bracket.settings, "disqualified": sorted(play.disqualified)}
     now = utcnow()
@@ -162,7 +160,7 @@ def champion(tournament: Tournament) -> Registration | None:
     bracket = brackets.current(tournament, 2) or brackets.current(tournament)
     if bracket is None:
         return None
-    _, play, _ = brackets.load(bracket)
+    _, play = bracket_rows.load_play(bracket)
     top = standings(play)[0].seeds
     return stages.registrations_by_seed(bracket).get(top[0]) if len(top) == 1 else None
 

@@ -7,10 +7,12 @@ forfeits, disqualification, resets); `match_actions` holds the steps every actio
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (
+    Bracket,
     BracketEntrant,
     Match,
     MatchEvent,
@@ -25,6 +27,7 @@ from app.services import match_progression as progression
 from app.services.errors import Conflict, NotFound
 from app.services.match_rules import FINISHED, STARTED
 
+_MEMO = "match_sides"  # session.info key: answers kept for the transaction
 REAL_RESULTS = ("played", "forfeit", "double_forfeit", "disqualified")
 
 
@@ -54,32 +57,76 @@ def get(tournament: Tournament, match_id: int) -> Match:
     return match
 
 
+def bracket_of(match: Match) -> Bracket:
+    """The bracket (stage) of `match`, kept for the transaction (asked by every step)."""
+    key = ("bracket", match.bracket_id)
+    memo = _memo()
+    if key not in memo:  # the session's identity map holds it weakly: it would be read again
+        memo[key] = db.session.get(Bracket, match.bracket_id)
+    return memo[key]
+
+
 def label(match: Match) -> str:
     return f"M{match.number + 1}"
 
 
 def registrations_of(match: Match) -> tuple[Registration | None, Registration | None]:
-    """The registrations in slots a and b (None for a bye or an undecided slot)."""
-    seeds = [s for s in (match.seed_a, match.seed_b) if s]
-    found = {e.seed: e.registration for e in db.session.scalars(select(BracketEntrant).where(
-        BracketEntrant.bracket_id == match.bracket_id, BracketEntrant.seed.in_(seeds)))}
-    return found.get(match.seed_a or -1), found.get(match.seed_b or -1)
+    """The registrations in slots a and b (None for a bye or an undecided slot).
+
+    Asked many times per request (who may act, whom to notify, what the page shows), so
+    the answer is kept for the rest of the transaction, by the slots it was asked for.
+    """
+    key = ("sides", match.bracket_id, match.seed_a, match.seed_b)
+    memo = _memo()
+    if key not in memo:
+        seeds = [s for s in (match.seed_a, match.seed_b) if s]
+        found = {e.seed: e.registration for e in db.session.scalars(
+            select(BracketEntrant).where(BracketEntrant.bracket_id == match.bracket_id,
+                                         BracketEntrant.seed.in_(seeds)))} if seeds else {}
+        memo[key] = (found.get(match.seed_a or -1), found.get(match.seed_b or -1))
+    return memo[key]
 
 
 def side_of(user: User | None, match: Match) -> int | None:
     """0 or 1 when `user` plays on that side of the match (roster member or registrant)."""
     if user is None or not user.is_authenticated:
         return None
-    for side, registration in enumerate(registrations_of(match)):
+    regs = registrations_of(match)
+    _rosters([r for r in regs if r is not None])
+    for side, registration in enumerate(regs):
         if registration is not None and user.id in users_of(registration):
             return side
     return None
 
 
 def users_of(registration: Registration) -> set[int]:
-    members = db.session.scalars(select(RegistrationMember.user_id).where(
-        RegistrationMember.registration_id == registration.id, RegistrationMember.active))
-    return {registration.user_id, *members}
+    """The registrant and the active roster of `registration` (kept like `registrations_of`)."""
+    return _rosters([registration])[registration.id]
+
+
+def _rosters(registrations: list[Registration]) -> dict[int, set[int]]:
+    """`users_of` for several registrations, asking the database once for those not known."""
+    memo = _memo()
+    missing = [r for r in registrations if ("users", r.id) not in memo]
+    if missing:
+        for r in missing:
+            memo[("users", r.id)] = {r.user_id}
+        for registration_id, user_id in db.session.execute(
+                select(RegistrationMember.registration_id, RegistrationMember.user_id).where(
+                    RegistrationMember.registration_id.in_([r.id for r in missing]),
+                    RegistrationMember.active)):
+            memo[("users", registration_id)].add(user_id)
+    return {r.id: memo[("users", r.id)] for r in registrations}
+
+
+def _memo() -> dict:
+    return db.session.info.setdefault(_MEMO, {})
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_MEMO, None)
 
 
 def open_reports(match: Match) -> list[ResultSubmission]:

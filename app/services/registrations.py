@@ -333,9 +333,10 @@ def settings_changed(tournament: Tournament) -> None:
 
 def lock(tournament: Tournament) -> None:
     """Take the tournament's row lock and re-read it (SQLite: the write lock is held already)."""
-    db.session.execute(select(Tournament.id).where(Tournament.id == tournament.id)
-                       .with_for_update())
-    db.session.refresh(tournament)
+    # Fetched, not just executed: the ORM refreshes the instance as it reads the row.
+    db.session.scalars(select(Tournament).where(Tournament.id == tournament.id)
+                       .with_for_update(of=Tournament)  # not the joined game's row
+                       .execution_options(populate_existing=True)).one()
 
 
 def lock_for(registration: Registration) -> Tournament:

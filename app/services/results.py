@@ -52,7 +52,10 @@ def report(actor: User, match: Match, games: Sequence[Sequence[int]], expected_v
     From READY the report starts the match too. A report while the opponent's report waits
     confirms it when the scores agree and disputes it when they do not.
     """
-    tournament = actions.begin(match, expected_version)
+    # Only a counter-report can complete the match; the page's version pins the state it
+    # saw, so deciding the lock from it is safe (a changed state is a changed version).
+    tournament = actions.begin(match, expected_version,
+                               advances=match.state == MatchState.PENDING_RESULT)
     side = actions.require_side(actor, match, "report its result")
     score = validate_games(match.best_of, games)
     links = validate_links(links)

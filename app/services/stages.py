@@ -21,7 +21,8 @@ from app.models import (
 )
 from app.realtime import events
 from app.services import audit, registrations, seeding
-from app.services.brackets import Plan, current, insert_matches, load, persist, structure_for
+from app.services.bracket_rows import insert_matches, load
+from app.services.brackets import Plan, current, persist, structure_for
 from app.services.errors import Conflict, IllegalTransition, Invalid
 
 

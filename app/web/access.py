@@ -18,8 +18,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Bracket, Game, Match, Team, Tournament
-from app.services import permissions
+from app.models import Game, Match, Team, Tournament
+from app.services import matches, permissions
 
 Check = Callable[[Any, dict[str, Any]], bool]
 
@@ -76,7 +76,7 @@ def _in_tournament(objects: dict[str, Any]) -> bool:
 
 def _published(objects: dict[str, Any]) -> bool:
     """Matches of a draft bracket are for staff only."""
-    bracket = db.session.get(Bracket, objects["match"].bracket_id)
+    bracket = matches.bracket_of(objects["match"])
     return bracket is not None and bracket.finalized
 
 

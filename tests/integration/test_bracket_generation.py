@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.brackets.play import Play
 from app.extensions import db
@@ -23,7 +23,7 @@ from app.models import (
     Team,
     TeamMember,
 )
-from app.services import brackets, seeding, stages
+from app.services import bracket_rows, brackets, seeding, stages
 from app.services.brackets import Options
 from app.services.errors import Conflict, IllegalTransition, Invalid
 from tests.concurrency import concurrently
@@ -69,7 +69,7 @@ def test_generation_persists_the_engine_bracket_with_links_and_byes(cup, make_fi
     save(cup)
     make_field(cup, 6)
     bracket = generate(organizer, cup)
-    structure, play, rows = brackets.load(bracket)
+    structure, play, rows = bracket_rows.load(bracket)
     reference = Play(brackets.structure_for("double_elimination", 6, bracket.settings))
     assert reference.bracket.grand_final == GrandFinal.RESET
     assert len(rows) == len(reference.bracket.matches) == len(structure.matches)
@@ -209,7 +209,7 @@ def test_same_club_entrants_are_kept_apart_in_the_first_round(cup, make_field, o
     for registration, club in zip(field, clubs, strict=True):
         do(lambda r=registration, k=club: seeding.set_rating(organizer, cup, r, None, k))
     bracket = generate(organizer, cup, separation=Separation.AFFILIATION)
-    _, play, rows = brackets.load(bracket)
+    _, play, rows = bracket_rows.load(bracket)
     club_of = {e.seed: clubs[field.index(next(f for f in field if f.id == e.registration_id))]
                for e in bracket.seeds}
     for row in rows:
@@ -225,7 +225,7 @@ def test_team_separation_keeps_teammates_apart(cup, make_field, organizer):
     save(TeamMember(team_id=team.id, user_id=field[0].user_id),
          TeamMember(team_id=team.id, user_id=field[3].user_id))
     bracket = generate(organizer, cup, separation=Separation.TEAM)
-    _, _, rows = brackets.load(bracket)
+    _, _, rows = bracket_rows.load(bracket)
     first = {frozenset((r.seed_a, r.seed_b)) for r in rows if r.round == 1}
     seed_of = {e.registration_id: e.seed for e in bracket.seeds}
     assert frozenset((seed_of[field[0].id], seed_of[field[3].id])) not in first
@@ -253,11 +253,11 @@ def test_seeds_are_unique_per_bracket(cup, make_field, organizer):
 
 def play_all(bracket: Bracket) -> None:
     """Decide every open match the way results will (higher seed wins), writing rows back."""
-    _, play, _ = brackets.load(bracket)
+    _, play, _ = bracket_rows.load(bracket)
     while ready := play.ready():
         for number in ready:
             a, b = play.states[number].slots
-            brackets.write_states(bracket, play, play.record(number, min(a, b), (1, 0)
+            bracket_rows.write_states(bracket, play, play.record(number, min(a, b), (1, 0)
                                                              if a < b else (0, 1)))
     db.session.commit()
 
@@ -278,7 +278,7 @@ def test_round_robin_groups_then_playoffs_from_the_group_tables(cup, make_field,
     # Snake: group 1 holds seeds 1, 4, 5, 8 and group 2 seeds 2, 3, 6, 7; winners 1 and 2,
     # runners-up 4 and 3 — group winners first, group-mates apart in the first round.
     assert [by_seed[s] for s in (1, 2)] == [field[0].id, field[1].id]
-    _, _, rows = brackets.load(playoffs)
+    _, _, rows = bracket_rows.load(playoffs)
     first = [{by_seed[r.seed_a], by_seed[r.seed_b]} for r in rows if r.round == 1]
     assert {field[0].id, field[3].id} not in first and {field[1].id, field[2].id} not in first
     with pytest.raises(IllegalTransition, match="already"):
@@ -292,7 +292,7 @@ def test_swiss_rounds_are_paired_and_persisted_as_each_round_completes(cup, make
     make_field(cup, 7)
     bracket = generate(organizer, cup)
     assert bracket.settings["rounds_planned"] == 3
-    _, _, rows = brackets.load(bracket)
+    _, _, rows = bracket_rows.load(bracket)
     assert [(r.round, r.seed_a, r.seed_b, r.status) for r in rows][-1][1:3] == (7, 0)  # bye
     assert do(lambda: stages.pair_next_swiss_round(organizer, cup)) == []  # round 1 open
     met: set[frozenset] = set()
@@ -300,13 +300,13 @@ def test_swiss_rounds_are_paired_and_persisted_as_each_round_completes(cup, make
         play_all(bracket)
         new = do(lambda: stages.pair_next_swiss_round(organizer, cup))
         assert {m.round for m in new} == {round_} and len(new) == 4
-        _, play, rows = brackets.load(bracket)
+        _, play, rows = bracket_rows.load(bracket)
         pairs = [frozenset((r.seed_a, r.seed_b)) for r in rows if 0 not in (r.seed_a, r.seed_b)]
         assert len(pairs) == len(set(pairs)), "no rematch"
         met |= set(pairs)
     play_all(bracket)
     assert do(lambda: stages.pair_next_swiss_round(organizer, cup)) == []  # all rounds done
-    _, play, _ = brackets.load(bracket)
+    _, play, _ = bracket_rows.load(bracket)
     assert play.finished()
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
         AuditLog.action == "bracket.swiss_round_paired")) == 2
@@ -338,3 +338,22 @@ def test_entrants_who_leave_after_generation_call_for_a_new_bracket(cup, make_fi
     assert "1 now eligible and not seeded, 1 seeded and no longer eligible" in change
     with pytest.raises(IllegalTransition, match="regenerate"):
         do(lambda: brackets.finalize(organizer, cup, bracket.version))
+
+
+def test_a_bracket_made_again_under_a_reused_id_is_read_as_itself(make_tournament, make_field,
+                                                                   organizer):
+    """The structure cache must not hand a new bracket the structure of a deleted one that
+    had the same id and version (SQLite reuses the largest rowid)."""
+    first = make_tournament("first-cup", status=Status.CHECK_IN)
+    make_field(first, 4)
+    old = generate(organizer, first)
+    assert len(bracket_rows.load_play(old)[0].matches) == 3  # now in the cache
+    old_id = old.id
+    db.session.execute(delete(Bracket).where(Bracket.id == old_id))
+    db.session.commit()
+    second = make_tournament("second-cup", status=Status.CHECK_IN)
+    make_field(second, 8)
+    new = generate(organizer, second)
+    structure, play = bracket_rows.load_play(new)
+    assert len(structure.matches) == len(play.states) == 7
+    assert new.version == 1  # the same key as the old one but for the creation time

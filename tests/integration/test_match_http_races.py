@@ -12,6 +12,7 @@ interleaving has several chances to show.
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 import urllib.parse
@@ -277,7 +278,7 @@ def one_won(outcomes: list[object], match: Match) -> int:
 def refused(response: Response, match: Match) -> None:
     """The loser's page says the match changed and shows its current state, fresh forms."""
     db.session.refresh(match)
-    assert CHANGED in response.body
+    assert CHANGED in response.body, re.sub(r"\s+", " ", response.body)[-2500:]
     assert f'data-version="{match.version}"' in response.body
 
 

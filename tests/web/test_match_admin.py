@@ -24,6 +24,7 @@ from app.services import brackets, matches, results
 from app.services import match_control as control
 from tests.conftest import login, save
 from tests.integration.test_bracket_generation import generate
+from tests.integration.test_matches import check_in_both, row, side_user
 from tests.integration.test_registrations import do
 
 
@@ -50,13 +51,8 @@ def staff(app, organizer):
     return client
 
 
-def row(bracket, number) -> Match:
-    return db.session.scalar(select(Match).where(Match.bracket_id == bracket.id,
-                                                 Match.number == number))
 
 
-def side_user(match, side):
-    return matches.registrations_of(match)[side].user
 
 
 def fresh(match) -> Match:
@@ -68,9 +64,6 @@ def control_url(cup, match, action=""):
     return f"/manage/t/{cup.slug}/matches/{match.id}" + (f"/{action}" if action else "")
 
 
-def check_in_both(match):
-    for side in (0, 1):
-        do(lambda s=side: control.check_in(side_user(match, s), match, fresh(match).version))
 
 
 def report(match, winner=0):

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import pytest
 import websocket
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Match, Status, Visibility
+from app.models import Status, Visibility
 from app.realtime import fragments
 from app.realtime.feed import Event
-from app.services import brackets, matches, results
+from app.services import brackets, matches
 from app.services import match_control as control
 from tests.integration.test_bracket_generation import generate
+from tests.integration.test_matches import play, row
 from tests.integration.test_registrations import do
 from tests.web.test_realtime import (
     TIMEOUT,
@@ -38,17 +37,8 @@ def bracket(cup, make_field, organizer):
     return made
 
 
-def row(bracket, number) -> Match:
-    return db.session.scalar(select(Match).where(Match.bracket_id == bracket.id,
-                                                 Match.number == number))
 
 
-def play(match):
-    users = [matches.registrations_of(match)[s].user for s in (0, 1)]
-    for user in users:
-        do(lambda u=user: control.check_in(u, match, match.version))
-    do(lambda: results.report(users[0], match, [(1, 0)], match.version))
-    do(lambda: results.confirm(users[1], match, match.version))
 
 
 def test_a_confirmed_result_reaches_the_match_the_next_match_and_the_bracket(

@@ -23,6 +23,7 @@ from app.services import brackets, matches
 from app.services import match_control as control
 from tests.conftest import login
 from tests.integration.test_bracket_generation import generate
+from tests.integration.test_matches import row, side_user
 from tests.integration.test_registrations import do
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -43,13 +44,8 @@ def played(cup, make_field, organizer):
     return bracket
 
 
-def row(bracket, number) -> Match:
-    return db.session.scalar(select(Match).where(Match.bracket_id == bracket.id,
-                                                 Match.number == number))
 
 
-def side_user(match, side):
-    return matches.registrations_of(match)[side].user
 
 
 def url(cup, match, action=""):

@@ -2,7 +2,7 @@
 
 `drawing` turns the engine's structure and play plus seed names into plain data for
 `templates/partials/bracket.html`, so a preview (a `brackets.Plan`) and a saved bracket
-(`brackets.load`) are drawn by the same template, and the rules about titles and labels can
+(`bracket_rows.load_play`) are drawn by the same template, and the rules about titles and labels can
 be tested without a database or a request.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flask import url_for
+from sqlalchemy import select
 
 from app.brackets.model import BYE, Format, Side, Source
 from app.brackets.model import Bracket as Structure
@@ -20,8 +21,8 @@ from app.brackets.model import Match as EngineMatch
 from app.brackets.play import MatchState, Outcome, Play, Status
 from app.brackets.standings import standings
 from app.extensions import db
-from app.models import Bracket, Tournament
-from app.services import brackets
+from app.models import Bracket, Match, Tournament
+from app.services import bracket_rows, brackets
 
 STATUS_LABELS = {
     Status.LOCKED: "Pending",
@@ -168,9 +169,12 @@ def saved_seeds(bracket: Bracket) -> list[SeedRow]:
 def saved_drawing(bracket: Bracket) -> Drawing:
     """The drawing of a saved bracket, from its rows (cards carry their DOM ids and link to
     their match pages)."""
-    structure, play, rows = brackets.load(bracket)
+    structure, play = bracket_rows.load_play(bracket)
     slug = db.session.get(Tournament, bracket.tournament_id).slug
-    links = {row.number: url_for("matches.show", slug=slug, match_id=row.id) for row in rows}
+    ids = db.session.execute(select(Match.number, Match.id).where(
+        Match.bracket_id == bracket.id)).all()
+    links = {number: url_for("matches.show", slug=slug, match_id=match_id)
+             for number, match_id in ids}
     return drawing(structure, play, brackets.names(bracket), bracket_id=bracket.id,
                    links=links)
 

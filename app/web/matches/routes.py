@@ -40,7 +40,7 @@ def seat(tournament: Tournament, match: Match):
 @requires(MATCH_PLAYER)
 def check_in(tournament: Tournament, match: Match):
     """A side says it is here."""
-    return _act(match, ActionForm(), lambda f: match_control.check_in(
+    return _act(tournament, match, ActionForm(), lambda f: match_control.check_in(
         current_user, match, f.version.data), "You are checked in.")
 
 
@@ -48,7 +48,7 @@ def check_in(tournament: Tournament, match: Match):
 @requires(MATCH_PLAYER)
 def start(tournament: Tournament, match: Match):
     """Both sides are here: the match is live."""
-    return _act(match, ActionForm(), lambda f: match_control.start(
+    return _act(tournament, match, ActionForm(), lambda f: match_control.start(
         current_user, match, f.version.data), "The match is live. Good luck!")
 
 
@@ -66,7 +66,7 @@ def report(tournament: Tournament, match: Match):
         return results.report(current_user, match, typed.games, f.version.data,
                               links=f.link_list(), screenshots=shots)
 
-    return _act(match, form, act, "Score reported: your opponent confirms it.",
+    return _act(tournament, match, form, act, "Score reported: your opponent confirms it.",
                 refusals=(uploads.TooLarge,), typed=typed)
 
 
@@ -74,7 +74,7 @@ def report(tournament: Tournament, match: Match):
 @requires(MATCH_PLAYER)
 def confirm(tournament: Tournament, match: Match):
     """The opponent confirms the reported score: the result is final."""
-    return _act(match, ActionForm(), lambda f: results.confirm(
+    return _act(tournament, match, ActionForm(), lambda f: results.confirm(
         current_user, match, f.version.data), "Result confirmed.")
 
 
@@ -82,7 +82,7 @@ def confirm(tournament: Tournament, match: Match):
 @requires(MATCH_PLAYER)
 def reject(tournament: Tournament, match: Match):
     """The opponent rejects the reported score with a reason: the staff settle it."""
-    return _act(match, ReasonForm(prefix="reject"), lambda f: results.reject(
+    return _act(tournament, match, ReasonForm(prefix="reject"), lambda f: results.reject(
         current_user, match, f.reason.data, f.version.data),
         "Report rejected; the staff will settle the result.")
 
@@ -156,14 +156,15 @@ def _seat_context(match: Match, **forms: Any) -> dict[str, Any]:
     return context
 
 
-def _act(match: Match, form: Any, action: Callable[[Any], Any], said: str, *,
-         refusals: tuple = (), typed: Any = None):
+def _act(tournament: Tournament, match: Match, form: Any, action: Callable[[Any], Any],
+         said: str, *, refusals: tuple = (), typed: Any = None):
     """Run a side's action; on a refusal show the page again, saying why, with the form."""
-    done, value, status = attempt(form, lambda: action(form),
+    target = url_for("matches.show", slug=tournament.slug, match_id=match.id)  # before the
+    done, value, status = attempt(form, lambda: action(form),  # commit expires both
                                   refusals=(Invalid, Conflict, *refusals))
     if done:
         flash(said, "success")
-        return redirect(url_for("matches.show", slug=match_slug(match), match_id=match.id), 303)
+        return redirect(target, 303)
     if value is None and form.version.errors:  # no version: not sent from our page
         return page(match, status=status, notice=Invalid(RELOAD))
     # A conflict shows the match as it is now, with fresh forms; other refusals keep the

@@ -104,7 +104,7 @@ class Seat:
 def panel(match: Match) -> Panel:
     """The viewer-neutral view of `match`, from the database as it is now."""
     tournament = db.session.get(Tournament, match.tournament_id)
-    bracket = db.session.get(Bracket, match.bracket_id)
+    bracket = matches.bracket_of(match)
     regs = matches.registrations_of(match)
     waiting = matches.open_reports(match)
     report = waiting[0] if match.state == MatchState.PENDING_RESULT and waiting else None

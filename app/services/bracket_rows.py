@@ -1,0 +1,154 @@
+"""A saved bracket as engine objects and back: structure and states from its match rows.
+
+The structure (sources and links of every match) never changes once a bracket is saved,
+except that a Swiss grows by a round; every such change bumps the bracket's version. So
+this process keeps the structure of recent brackets by id and version, and a result reads
+only the state columns of the stage's rows: about a tenth of loading every row as an
+object (bench/results.py). Swiss structures are rebuilt each time: pairing a round appends
+to the structure it is given, and a cached one must never change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from app.brackets.model import Bracket as Structure
+from app.brackets.model import Format as EngineFormat
+from app.brackets.model import GrandFinal, Link, Side, Source
+from app.brackets.model import Match as EngineMatch
+from app.brackets.play import MatchState as EngineState
+from app.brackets.play import Outcome, Play
+from app.brackets.play import Status as EngineStatus
+from app.extensions import db
+from app.models import Bracket, Match, MatchState, MatchStatus, utcnow
+
+CACHED_STRUCTURES = 64
+# A new match's state from the engine's status: a bye is decided at once.
+INITIAL_STATE = {
+    EngineStatus.LOCKED: MatchState.PENDING, EngineStatus.WAITING: MatchState.PENDING,
+    EngineStatus.READY: MatchState.SCHEDULED, EngineStatus.COMPLETED: MatchState.COMPLETED,
+    EngineStatus.SKIPPED: MatchState.CANCELLED,
+}
+_STRUCTURE_COLUMNS = (Match.number, Match.side, Match.round, Match.position, Match.best_of,
+                      Match.source_a, Match.source_b, Match.winner_to, Match.winner_to_slot,
+                      Match.loser_to, Match.loser_to_slot, Match.group, Match.reset_of)
+_STATE_COLUMNS = (Match.seed_a, Match.seed_b, Match.status, Match.winner_seed,
+                  Match.loser_seed, Match.outcome, Match.score_a, Match.score_b)
+_structures: OrderedDict[tuple, Structure] = OrderedDict()
+_lock = threading.Lock()
+
+
+def load_play(bracket: Bracket) -> tuple[Structure, Play]:
+    """The engine structure of a saved bracket and its play as the rows say now."""
+    structure = structure_of(bracket)
+    rows = db.session.execute(select(*_STATE_COLUMNS).where(Match.bracket_id == bracket.id)
+                              .order_by(Match.number)).all()
+    states = [EngineState([a, b], EngineStatus(status.value), winner, loser,
+                          Outcome(outcome) if outcome else None,
+                          (score_a, score_b) if score_a is not None else None)
+              for a, b, status, winner, loser, outcome, score_a, score_b in rows]
+    return structure, Play(structure, states, (bracket.settings or {}).get("disqualified", []))
+
+
+def load(bracket: Bracket) -> tuple[Structure, Play, list[Match]]:
+    """`load_play`, with every row of the bracket as an object too, in number order."""
+    structure, play = load_play(bracket)
+    rows = list(db.session.scalars(select(Match).where(Match.bracket_id == bracket.id)
+                                   .order_by(Match.number)))
+    return structure, play, rows
+
+
+def structure_of(bracket: Bracket) -> Structure:
+    """The engine structure of `bracket` (cached by id and version, Swiss aside).
+
+    The key holds the creation time too: a deleted bracket's id can come back (SQLite reuses
+    the largest rowid; a test database restarts its sequences) with version 1 again.
+    """
+    key = (bracket.id, bracket.version, bracket.created_at)
+    if bracket.format != EngineFormat.SWISS:
+        with _lock:
+            if (found := _structures.get(key)) is not None:
+                _structures.move_to_end(key)
+                return found
+    rows = db.session.execute(select(*_STRUCTURE_COLUMNS).where(Match.bracket_id == bracket.id)
+                              .order_by(Match.number)).all()
+    settings = bracket.settings or {}
+    structure = Structure(
+        EngineFormat(bracket.format), bracket.entrants, [_engine_match(*r) for r in rows],
+        grand_final=GrandFinal(settings.get("grand_final", "none"))
+        if bracket.format == EngineFormat.DOUBLE_ELIMINATION else GrandFinal.NONE,
+        third_place=any(r.side == Side.THIRD_PLACE for r in rows),
+        groups=settings.get("groups", 1), cycles=settings.get("cycles", 1),
+        rounds_planned=settings.get("rounds_planned") or settings.get("rounds") or 0)
+    if bracket.format != EngineFormat.SWISS:
+        with _lock:
+            _structures[key] = structure
+            while len(_structures) > CACHED_STRUCTURES:
+                _structures.popitem(last=False)
+    return structure
+
+
+def write_states(bracket: Bracket, play: Play, numbers: Sequence[int]) -> dict[int, Match]:
+    """Write the engine states of matches `numbers` back to their rows (the ones it changed);
+    return those rows by number."""
+    if not numbers:
+        return {}
+    rows = {r.number: r for r in db.session.scalars(select(Match).where(
+        Match.bracket_id == bracket.id, Match.number.in_(list(numbers))))}
+    for number in numbers:
+        for column, value in state_columns(play.states[number]).items():
+            setattr(rows[number], column, value)
+    return rows
+
+
+def insert_matches(bracket: Bracket, matches: Sequence[EngineMatch],
+                   states: Sequence[EngineState]) -> None:
+    """Bulk-insert engine matches (with their current states) as rows of `bracket`."""
+    now = utcnow()
+    db.session.execute(insert(Match.__table__), [
+        {"bracket_id": bracket.id, "tournament_id": bracket.tournament_id, "number": m.id,
+         "side": m.side.value, "round": m.round, "position": m.position, "group": m.group,
+         "best_of": m.best_of, "source_a": _source(m.slots[0]), "source_b": _source(m.slots[1]),
+         "winner_to": m.winner_to.match if m.winner_to else None,
+         "winner_to_slot": m.winner_to.slot if m.winner_to else None,
+         "loser_to": m.loser_to.match if m.loser_to else None,
+         "loser_to_slot": m.loser_to.slot if m.loser_to else None,
+         "reset_of": m.reset_of, "updated_at": now, "version": 1,
+         "state": INITIAL_STATE[s.status], "completed_at": now if s.status == "completed" else None,
+         **state_columns(s)}
+        for m, s in zip(matches, states, strict=True)])
+
+
+def state_columns(state: EngineState) -> dict[str, Any]:
+    """The columns of a match row that hold its engine state."""
+    scores = state.scores or (None, None)
+    return {"seed_a": state.slots[0], "seed_b": state.slots[1],
+            "status": MatchStatus(state.status.value), "winner_seed": state.winner,
+            "loser_seed": state.loser, "outcome": state.outcome.value if state.outcome else None,
+            "score_a": scores[0], "score_b": scores[1]}
+
+
+def _engine_match(number: int, side: str, round_: int, position: int, best_of: int,
+                  source_a: str, source_b: str, winner_to: int | None,
+                  winner_to_slot: int | None, loser_to: int | None, loser_to_slot: int | None,
+                  group: int | None, reset_of: int | None) -> EngineMatch:
+    return EngineMatch(
+        number, Side(side), round_, position, best_of,
+        (_parse_source(source_a), _parse_source(source_b)),
+        Link(winner_to, winner_to_slot) if winner_to is not None else None,
+        Link(loser_to, loser_to_slot) if loser_to is not None else None,
+        group, reset_of)
+
+
+def _source(source: Source) -> str:
+    return source.kind if source.kind == "bye" else f"{source.kind}:{source.ref}"
+
+
+def _parse_source(text: str) -> Source:
+    kind, _, ref = text.partition(":")
+    return Source(kind, int(ref) if ref else 0)
