@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-pg lint bench bench-brackets install migrate demo worker clean
+.PHONY: run test test-sqlite test-pg lint bench bench-brackets bench-results install migrate demo worker clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -57,6 +57,10 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/pages.py
+
+## make bench-results: matches completed per second through HTTP (SQLite, then PostgreSQL)
+bench-results: install
+	$(BIN)/python bench/results.py
 
 ## make bench-brackets: engine vs brackets-manager.js (installs it into bench/.node/ with npm)
 bench-brackets: install
