@@ -95,14 +95,11 @@ def run(url: str, instance: str, args: argparse.Namespace) -> tuple[float, list[
 
 
 def _fill(entrants: int, fmt: str):
-    from sqlalchemy import insert, select
 
     from app.database import write_intent
     from app.extensions import db
     from app.models import (
         Game,
-        Registration,
-        RegistrationMember,
         StaffMember,
         StaffRole,
         Status,
@@ -125,21 +122,35 @@ def _fill(entrants: int, fmt: str):
         tournament.staff.append(StaffMember(user_id=organizer.id, role=StaffRole.ORGANIZER))
         db.session.add(tournament)
         db.session.flush()
-        db.session.execute(insert(User), [
-            {"username": f"p{i}", "display_name": f"Player {i}", "email": f"p{i}@example.test",
-             "password_hash": "x", "session_token": f"t{i}"} for i in range(entrants)])
-        users = db.session.scalars(select(User.id).where(User.username.like("p%"))
-                                   .order_by(User.id)).all()
-        db.session.execute(insert(Registration), [
-            {"tournament_id": tournament.id, "user_id": u, "status": "CONFIRMED",
-             "active": True, "checked_in_at": now, "version": 1} for u in users])
-        registrations = db.session.execute(select(Registration.id, Registration.user_id).where(
-            Registration.tournament_id == tournament.id)).all()
-        db.session.execute(insert(RegistrationMember), [
-            {"registration_id": r, "tournament_id": tournament.id, "user_id": u,
-             "role": "PLAYER", "active": True} for r, u in registrations])
+        add_players(tournament, entrants)
         db.session.commit()
     return tournament, organizer
+
+
+def add_players(tournament, entrants: int, password_hash: str = "x") -> None:
+    """`entrants` players registered, confirmed and checked in (bulk inserts, no commit)."""
+    import uuid
+
+    from sqlalchemy import insert, select
+
+    from app.extensions import db
+    from app.models import Registration, RegistrationMember, User, utcnow
+
+    now = utcnow()
+    db.session.execute(insert(User), [
+        {"username": f"p{i:04d}", "display_name": f"Player {i + 1}",
+         "email": f"p{i:04d}@example.test", "password_hash": password_hash,
+         "session_token": uuid.uuid4().hex} for i in range(entrants)])
+    users = db.session.scalars(select(User.id).where(User.username.like("p%"))
+                               .order_by(User.id)).all()
+    db.session.execute(insert(Registration), [
+        {"tournament_id": tournament.id, "user_id": u, "status": "CONFIRMED",
+         "active": True, "checked_in_at": now, "version": 1} for u in users])
+    registrations = db.session.execute(select(Registration.id, Registration.user_id).where(
+        Registration.tournament_id == tournament.id)).all()
+    db.session.execute(insert(RegistrationMember), [
+        {"registration_id": r, "tournament_id": tournament.id, "user_id": u,
+         "role": "PLAYER", "active": True} for r, u in registrations])
 
 
 if __name__ == "__main__":

@@ -154,7 +154,8 @@ def prepare(db: Database, instance: str, entrants: int) -> Field:
     """Migrate, fill a LIVE double elimination with `entrants` players, generate, finalize."""
     from flask_login.utils import _create_identifier
     from flask_migrate import upgrade
-    from sqlalchemy import func, insert, select
+    from generation import add_players
+    from sqlalchemy import func, select
     from werkzeug.security import generate_password_hash
 
     from app import create_app
@@ -166,7 +167,6 @@ def prepare(db: Database, instance: str, entrants: int) -> Field:
         Game,
         Match,
         Registration,
-        RegistrationMember,
         StaffMember,
         StaffRole,
         Status,
@@ -197,20 +197,7 @@ def prepare(db: Database, instance: str, entrants: int) -> Field:
             tournament.staff.append(StaffMember(user_id=organizer.id, role=StaffRole.ORGANIZER))
             sa.session.add(tournament)
             sa.session.flush()
-            sa.session.execute(insert(User), [
-                {"username": f"p{i:04d}", "display_name": f"Player {i + 1}",
-                 "email": f"p{i:04d}@example.test", "password_hash": password_hash,
-                 "session_token": uuid.uuid4().hex} for i in range(entrants)])
-            users = sa.session.scalars(select(User.id).where(User.username.like("p%"))
-                                       .order_by(User.id)).all()
-            sa.session.execute(insert(Registration), [
-                {"tournament_id": tournament.id, "user_id": u, "status": "CONFIRMED",
-                 "active": True, "checked_in_at": now, "version": 1} for u in users])
-            regs = sa.session.execute(select(Registration.id, Registration.user_id).where(
-                Registration.tournament_id == tournament.id)).all()
-            sa.session.execute(insert(RegistrationMember), [
-                {"registration_id": r, "tournament_id": tournament.id, "user_id": u,
-                 "role": "PLAYER", "active": True} for r, u in regs])
+            add_players(tournament, entrants, password_hash)
             sa.session.commit()
         with write_intent():
             bracket = brackets.generate(organizer, tournament, brackets.Options(),
