@@ -154,7 +154,6 @@ def prepare(db: Database, instance: str, entrants: int) -> Field:
     """Migrate, fill a LIVE double elimination with `entrants` players, generate, finalize."""
     from flask_login.utils import _create_identifier
     from flask_migrate import upgrade
-    from generation import add_players
     from sqlalchemy import func, select
     from werkzeug.security import generate_password_hash
 
@@ -175,6 +174,7 @@ def prepare(db: Database, instance: str, entrants: int) -> Field:
         utcnow,
     )
     from app.services import brackets
+    from bench.generation import add_players
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db.url, "INSTANCE_DIR": instance,
                       "SECRET_KEY": SECRET_KEY, "REDIS_URL": None, "JOBS_BACKEND": "inprocess",
