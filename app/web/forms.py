@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from flask import flash, redirect
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
@@ -80,3 +81,26 @@ def attempt(form: FlaskForm, action: Callable[[], T], *,
         db.session.rollback()
         return False, Conflict(RACE_MESSAGE), 409
     return True, value, 200
+
+
+def versioned_action(form: FlaskForm, action: Callable[[], T], *, said: str, target: str,
+                     page: Callable[..., Any], kept: dict[str, Any],
+                     refusals: tuple[type[DomainError], ...] = (Invalid, Conflict),
+                     reload: str = ""):
+    """Run an action on a versioned object from its page, the way every such form does.
+
+    Done: flash `said` and redirect to `target` (computed by the caller before the commit,
+    which expires what it read). A form without its version: the page with `reload` as the
+    notice. A conflict (409): the page as the object is now, with fresh forms. Any other
+    refusal: the page with `kept` (the forms as typed) and the reason beside its field, or
+    above the page when it belongs to no field. `page(status=, notice=, **kept)` renders.
+    """
+    done, value, status = attempt(form, action, refusals=refusals)
+    if done:
+        flash(said, "success")
+        return redirect(target, 303)
+    if value is None and form.version.errors:  # no version: not sent from our page
+        return page(status=status, notice=Invalid(reload))
+    kept = kept if status != 409 else {}
+    on_form = value is None or (isinstance(value, Invalid) and bool(value.fields) and kept)
+    return page(status=status, notice=None if on_form else value, **kept)

@@ -43,10 +43,6 @@ Page = tuple[str, int]
 FILTERS = ("round", "state", "coordinator", "q")
 
 
-def slug_of(match: Match) -> str:
-    return db.session.get(Tournament, match.tournament_id).slug
-
-
 # --- the list ----------------------------------------------------------------------------------
 
 
@@ -147,8 +143,7 @@ def control(match: Match, *, notice: Any = None, status: int = 200, **forms: Any
 def controls_context(match: Match, **forms: Any) -> dict[str, Any]:
     """The staff forms that apply to the match in its state, and what they need to show."""
     tournament = db.session.get(Tournament, match.tournament_id)
-    bracket = db.session.get(Bracket, match.bracket_id)
-    names = names_of(match, {e.seed: e.registration.name for e in bracket.seeds})
+    names = view.side_names(match)
     data = {"version": match.version}
     context = {
         "match": match, "tournament": tournament, "slug": tournament.slug, "names": names,
@@ -196,9 +191,7 @@ def settle_form(match: Match, names: tuple[str, str] | None = None,
                 **kwargs: Any) -> SettleForm:
     """The settle form, offering the match's disputed reports by who made them."""
     form = SettleForm(prefix="settle", **kwargs)
-    if names is None:
-        bracket = db.session.get(Bracket, match.bracket_id)
-        names = names_of(match, {e.seed: e.registration.name for e in bracket.seeds})
+    names = names or view.side_names(match)
     form.submission.choices = [("", "None: enter the score below")] + [
         (str(r.id), f"{names[r.side] if r.side is not None else 'Staff'}: "
                     f"{r.score_a}–{r.score_b}")

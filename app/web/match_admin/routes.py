@@ -10,9 +10,9 @@ from flask_login import current_user
 
 from app.models import Match, Tournament
 from app.services import match_control, match_list, match_schedule, results
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Invalid
 from app.web.access import MATCH_STAFF, TOURNAMENT_ORGANIZER, TOURNAMENT_STAFF, requires
-from app.web.forms import attempt
+from app.web.forms import attempt, versioned_action
 from app.web.match_admin import pages
 from app.web.match_admin.forms import (
     CorrectForm,
@@ -111,8 +111,10 @@ def controls(tournament: Tournament, match: Match):
 @requires(MATCH_STAFF)
 def schedule(tournament: Tournament, match: Match):
     """Set or change when the match is played."""
-    return _act(match, ScheduleForm(prefix="schedule"), lambda f: match_schedule.schedule(
-        current_user, match, to_utc(f.when.data, tournament), f.version.data),
+    return _act(tournament, match, ScheduleForm(prefix="schedule"),
+                lambda f: match_schedule.schedule(current_user, match,
+                                                  to_utc(f.when.data, tournament),
+                                                  f.version.data),
         "Scheduled; both sides were notified.", "schedule_form")
 
 
@@ -121,7 +123,7 @@ def schedule(tournament: Tournament, match: Match):
 def details(tournament: Tournament, match: Match):
     """Coordinator, lobby and stream."""
     form = pages.details_form(tournament, formdata=request.form)
-    return _act(match, form, lambda f: match_control.set_details(
+    return _act(tournament, match, form, lambda f: match_control.set_details(
         current_user, match, f.version.data, coordinator_id=int(f.coordinator.data)
         if f.coordinator.data else None, lobby=pages.typed_lobby(request.form),
         stream_url=f.stream_url.data), "Match details saved.", "details_form")
@@ -131,7 +133,7 @@ def details(tournament: Tournament, match: Match):
 @requires(MATCH_STAFF)
 def start(tournament: Tournament, match: Match):
     """READY → LIVE."""
-    return _act(match, ActionForm(), lambda f: match_control.start(
+    return _act(tournament, match, ActionForm(), lambda f: match_control.start(
         current_user, match, f.version.data), "The match is live.")
 
 
@@ -139,7 +141,7 @@ def start(tournament: Tournament, match: Match):
 @requires(MATCH_STAFF)
 def confirm(tournament: Tournament, match: Match):
     """Confirm the waiting report on the sides' behalf."""
-    return _act(match, ActionForm(), lambda f: results.confirm(
+    return _act(tournament, match, ActionForm(), lambda f: results.confirm(
         current_user, match, f.version.data), "Result confirmed.")
 
 
@@ -157,7 +159,8 @@ def settle(tournament: Tournament, match: Match):
         return results.settle(current_user, match, f.version.data, games=games, score=score,
                               reason=f.reason.data)
 
-    return _act(match, form, act, "Dispute settled; the winner advances.", "settle_form")
+    return _act(tournament, match, form, act, "Dispute settled; the winner advances.",
+                "settle_form")
 
 
 @bp.post("/manage/t/<slug>/matches/<int:match_id>/result")
@@ -171,7 +174,7 @@ def result(tournament: Tournament, match: Match):
         return results.enter_result(current_user, match, f.version.data, games=games,
                                     score=score, reason=f.reason.data or "")
 
-    return _act(match, form, act, "Result entered; the winner advances.", "result_form")
+    return _act(tournament, match, form, act, "Result entered; the winner advances.", "result_form")
 
 
 @bp.post("/manage/t/<slug>/matches/<int:match_id>/correct")
@@ -185,7 +188,7 @@ def correct(tournament: Tournament, match: Match):
         return results.correct(current_user, match, f.version.data, games=games, score=score,
                                reason=f.reason.data)
 
-    return _act(match, form, act, "Result corrected; the matches after it follow.",
+    return _act(tournament, match, form, act, "Result corrected; the matches after it follow.",
                 "correct_form")
 
 
@@ -202,14 +205,14 @@ def forfeit(tournament: Tournament, match: Match):
         return match_control.forfeit(current_user, match, int(f.side.data), f.reason.data,
                                      f.version.data)
 
-    return _act(match, form, act, "Forfeit recorded.", "forfeit_form")
+    return _act(tournament, match, form, act, "Forfeit recorded.", "forfeit_form")
 
 
 @bp.post("/manage/t/<slug>/matches/<int:match_id>/no-shows")
 @requires(MATCH_STAFF)
 def no_shows(tournament: Tournament, match: Match):
     """Past the match's time: whoever did not check in forfeits."""
-    return _act(match, ActionForm(), lambda f: match_schedule.forfeit_no_shows(
+    return _act(tournament, match, ActionForm(), lambda f: match_schedule.forfeit_no_shows(
         current_user, match, f.version.data), "No-shows forfeited.")
 
 
@@ -217,7 +220,7 @@ def no_shows(tournament: Tournament, match: Match):
 @requires(MATCH_STAFF)
 def cancel(tournament: Tournament, match: Match):
     """The match will not be played: nobody advances from it."""
-    return _act(match, ReasonForm(prefix="cancel"), lambda f: match_control.cancel(
+    return _act(tournament, match, ReasonForm(prefix="cancel"), lambda f: match_control.cancel(
         current_user, match, f.reason.data, f.version.data), "Match cancelled.", "cancel_form")
 
 
@@ -225,7 +228,7 @@ def cancel(tournament: Tournament, match: Match):
 @requires(MATCH_STAFF)
 def reset(tournament: Tournament, match: Match):
     """Put the match back to ready, undoing its result (nothing after it may have started)."""
-    return _act(match, ReasonForm(prefix="reset"), lambda f: match_control.reset(
+    return _act(tournament, match, ReasonForm(prefix="reset"), lambda f: match_control.reset(
         current_user, match, f.reason.data, f.version.data),
         "Match reset: it can be played again.", "reset_form")
 
@@ -247,19 +250,14 @@ def _typed_result(match: Match, prefix: str, wins: tuple[int | None, int | None]
     return None, (wins[0], wins[1])
 
 
-def _act(match: Match, form: Any, action: Callable[[Any], Any], said: str,
-         name: str | None = None):
+def _act(tournament: Tournament, match: Match, form: Any, action: Callable[[Any], Any],
+         said: str, name: str | None = None):
     """Run a staff action; on a refusal show the control page again, saying why."""
-    done, value, status = attempt(form, lambda: action(form), refusals=(Invalid, Conflict))
-    if done:
-        flash(said, "success")
-        return redirect(url_for("match_admin.control", slug=pages.slug_of(match),
-                                match_id=match.id), 303)
-    if value is None and form.version.errors:
-        return pages.control(match, notice=Invalid(RELOAD), status=status)
-    kept = {name: form} if name and status != 409 else {}
-    on_form = value is None or (isinstance(value, Invalid) and bool(value.fields) and kept)
-    return pages.control(match, notice=None if on_form else value, status=status, **kept)
+    return versioned_action(
+        form, lambda: action(form), said=said,
+        target=url_for("match_admin.control", slug=tournament.slug, match_id=match.id),
+        page=lambda **shown: pages.control(match, **shown),
+        kept={name: form} if name else {}, reload=RELOAD)
 
 
 def _to_index(tournament: Tournament):

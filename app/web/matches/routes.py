@@ -14,7 +14,7 @@ from app.services import match_control, notifications, player_matches, results, 
 from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid
 from app.web.access import MATCH_PLAYER, MATCH_VIEWER, SIGNED_IN, requires
-from app.web.forms import attempt
+from app.web.forms import attempt, versioned_action
 from app.web.matches import view
 from app.web.matches.forms import RELOAD, ActionForm, ReasonForm, ReportForm, games_of
 
@@ -159,19 +159,10 @@ def _seat_context(match: Match, **forms: Any) -> dict[str, Any]:
 def _act(tournament: Tournament, match: Match, form: Any, action: Callable[[Any], Any],
          said: str, *, refusals: tuple = (), typed: Any = None):
     """Run a side's action; on a refusal show the page again, saying why, with the form."""
-    target = url_for("matches.show", slug=tournament.slug, match_id=match.id)  # before the
-    done, value, status = attempt(form, lambda: action(form),  # commit expires both
-                                  refusals=(Invalid, Conflict, *refusals))
-    if done:
-        flash(said, "success")
-        return redirect(target, 303)
-    if value is None and form.version.errors:  # no version: not sent from our page
-        return page(match, status=status, notice=Invalid(RELOAD))
-    # A conflict shows the match as it is now, with fresh forms; other refusals keep the
-    # form as typed, with the reason beside the field or above the page.
-    kept = _kept(form, typed) if status != 409 else {}
-    on_form = value is None or (isinstance(value, Invalid) and bool(value.fields) and kept)
-    return page(match, status=status, notice=None if on_form else value, **kept)
+    return versioned_action(
+        form, lambda: action(form), said=said, refusals=(Invalid, Conflict, *refusals),
+        target=url_for("matches.show", slug=tournament.slug, match_id=match.id),
+        page=lambda **shown: page(match, **shown), kept=_kept(form, typed), reload=RELOAD)
 
 
 def _kept(form: Any, typed: Any) -> dict[str, Any]:

@@ -139,8 +139,7 @@ def seat(match: Match, user: User | None) -> Seat:
     result = Seat(side, staff)
     if side is None and not staff:
         return result
-    regs = matches.registrations_of(match)
-    result.names = tuple(r.name if r else f"Side {'AB'[i]}" for i, r in enumerate(regs))
+    result.names = side_names(match)
     if staff:
         result.no_shows = match_schedule.no_shows(match)
     result.lobby = [(LOBBY_FIELDS.get(k, k), v) for k, v in (match.lobby or {}).items()]
@@ -159,6 +158,12 @@ def seat(match: Match, user: User | None) -> Seat:
         result.own_report = mine[0] if mine else None
         result.can_answer = bool(waiting) and not mine
     return result
+
+
+def side_names(match: Match) -> tuple[str, str]:
+    """The two sides' names, or where they come from ("Winner of M3", "Bye")."""
+    regs = matches.registrations_of(match)
+    return _side(match, 0, regs[0]).name, _side(match, 1, regs[1]).name
 
 
 def round_title(bracket: Bracket, match: Match) -> str:
