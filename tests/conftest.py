@@ -62,7 +62,9 @@ def _redis_url() -> str | None:
     url = base.rstrip("/")
     if url.count("/") > 2:  # drop a db number given in the URL
         url = url.rsplit("/", 1)[0]
-    return f"{url}/{WORKER_NUM + 1}"
+    # TEST_REDIS_DB_BASE keeps two suites run side by side on one machine (e.g. two work
+    # trees) from flushing each other's Redis databases.
+    return f"{url}/{int(os.environ.get('TEST_REDIS_DB_BASE', '0')) + WORKER_NUM + 1}"
 
 
 @pytest.fixture(scope="session")
