@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from flask import Flask, render_template
 
 from app.extensions import db
-from app.models import Match, Tournament
+from app.models import Bracket, Match, MatchState, Tournament
 from app.realtime.feed import Event
 from app.realtime.rooms import match_room, tournament_room
 from app.services import brackets, entrants, stages
-from app.web.brackets.view import saved_drawing
+from app.web.brackets.view import saved_drawing, saved_parts
 from app.web.matches import view as match_view
 
 log = logging.getLogger(__name__)
@@ -105,19 +105,44 @@ def _bracket_generated(event: Event) -> dict[str, Fragment]:
 
 @renderer("match_updated", "match_completed")
 def _match_changed(event: Event) -> dict[str, Fragment]:
-    """The match's panel for its page; for the tournament's pages, the bracket region —
-    except for a match changed as a consequence of another (`follow`): that one's event
-    already redraws the bracket as it is now."""
+    """The match's panel for its page; for the tournament's pages, only what changed on the
+    bracket (see `_bracket_parts`)."""
     match = db.session.get(Match, event.payload.get("match_id", 0))
     if match is None or match.tournament_id != event.tournament_id:
         return {}
     fragments: dict[str, Fragment] = {
         match_room(match.id): lambda: render_template(
             "partials/match_panel.html", panel=match_view.panel(match), oob=True)}
-    if not event.payload.get("follow"):
-        tournament = db.session.get(Tournament, match.tournament_id)
-        fragments[tournament_room(tournament.id)] = lambda: _bracket_region(tournament)
+    parts = _bracket_parts(match, follow=bool(event.payload.get("follow")))
+    if parts is not None:
+        fragments[tournament_room(match.tournament_id)] = parts
     return fragments
+
+
+# Where a match event leaves the standings as they were: nothing was decided or undone.
+_UNDECIDED = {MatchState.PENDING, MatchState.SCHEDULED, MatchState.CHECK_IN, MatchState.LIVE,
+              MatchState.PENDING_RESULT, MatchState.DISPUTED}
+
+
+def _bracket_parts(match: Match, *, follow: bool) -> Fragment | None:
+    """The match's card, and the standings when its result may have changed them — or the
+    whole region for a grand final (its reset appears or goes). A match that received
+    entrants because of another (`follow`) has its own event: its card only. Nothing for a
+    draft: drafts never reach the public sockets."""
+    bracket = db.session.get(Bracket, match.bracket_id)
+    if bracket is None or not bracket.finalized:
+        return None
+    if match.side == "grand_final":
+        tournament = db.session.get(Tournament, match.tournament_id)
+        return lambda: _bracket_region(tournament)
+    standings = not follow and match.state not in _UNDECIDED
+    return lambda: _cards(bracket, [match.number], standings)
+
+
+def _cards(bracket: Bracket, numbers: list[int], standings: bool) -> str:
+    parts = saved_parts(bracket, numbers)
+    return render_template("partials/bracket_live.html", cards=parts.cards,
+                           drawing=parts.drawing if standings else None)
 
 
 def _bracket_region(tournament: Tournament) -> str:

@@ -8,7 +8,6 @@ be tested without a database or a request.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -18,11 +17,14 @@ from sqlalchemy import select
 from app.brackets.model import BYE, Format, Side, Source
 from app.brackets.model import Bracket as Structure
 from app.brackets.model import Match as EngineMatch
-from app.brackets.play import MatchState, Outcome, Play, Status
+from app.brackets.play import MatchState as EngineState
+from app.brackets.play import Outcome, Play, Status
 from app.brackets.standings import standings
 from app.extensions import db
-from app.models import Bracket, Match, Tournament
+from app.models import Bracket, Match, MatchState, Tournament
 from app.services import bracket_rows, brackets
+from app.web.brackets import layout
+from app.web.brackets.tables import Table, group_name, tables
 
 STATUS_LABELS = {
     Status.LOCKED: "Pending",
@@ -37,6 +39,16 @@ OUTCOME_LABELS = {
     Outcome.DOUBLE_FORFEIT: "Double forfeit",
     Outcome.DISQUALIFIED: "Disqualification",
 }
+# A playable match (both entrants known) as its page says it is: what spectators watch for.
+OPEN_LABELS = {
+    MatchState.SCHEDULED: "Scheduled",
+    MatchState.CHECK_IN: "Check-in open",
+    MatchState.READY: "Ready to play",
+    MatchState.LIVE: "Live",
+    MatchState.PENDING_RESULT: "Result reported",
+    MatchState.DISPUTED: "Disputed",
+}
+LIVE_STATES = {MatchState.LIVE, MatchState.PENDING_RESULT, MatchState.DISPUTED}
 ELIMINATION_SIDES = (Side.WINNERS, Side.LOSERS, Side.GRAND_FINAL, Side.THIRD_PLACE)
 # Single elimination counts its last rounds from the final backwards.
 FROM_FINAL = {0: "Final", 1: "Semi-finals", 2: "Quarter-finals"}
@@ -64,6 +76,8 @@ class Card:
     status: str  # the engine status value, for CSS
     status_label: str
     href: str | None = None  # the match page, once saved
+    phase: str = "upcoming"  # what the state filter offers: upcoming, ready, live, completed
+    aria: str = ""  # "Winners round 2, match 3: Alpha 2, Bravo 1, completed"
 
     @property
     def bye(self) -> bool:
@@ -75,6 +89,9 @@ class Card:
 class Column:
     title: str
     cards: list[Card]
+    key: str = ""  # "winners-2": the round filter's value
+    x: int = 0  # set by layout.place: px from the left of the section's canvas
+    tops: list[int] = field(default_factory=list)  # px from the top, one per card
 
 
 @dataclass(slots=True)
@@ -83,6 +100,9 @@ class Section:
     title: str
     columns: list[Column]
     note: str = ""
+    width: int = 0
+    height: int = 0
+    connectors: list[layout.Connector] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,22 @@ class Drawing:
     entrants: int
     sections: list[Section]
     standings: list[Standing] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)  # group or Swiss tables
+    standings_id: str | None = None  # "standings-<bracket>" once saved, for live swaps
+
+    @property
+    def rounds(self) -> list[tuple[str, str]]:
+        """The round filter's choices: (column key, title), each key once."""
+        seen: dict[str, str] = {}
+        for section in self.sections:
+            for column in section.columns:
+                seen.setdefault(column.key, column.title)
+        return list(seen.items())
+
+    @property
+    def tables_first(self) -> bool:
+        """Round robin and Swiss lead with their tables; trees end with the final places."""
+        return self.format in (Format.ROUND_ROBIN, Format.SWISS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +146,14 @@ class SeedRow:
 
 
 def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
-            bracket_id: int | None = None, links: Mapping[int, str] | None = None) -> Drawing:
+            bracket_id: int | None = None, links: Mapping[int, str] | None = None,
+            states: Mapping[int, MatchState] | None = None) -> Drawing:
     """The sections, columns and cards of a bracket, and its standings once results exist.
 
-    `links` maps a match number to its page (a saved bracket's cards link to them).
+    `links` maps a match number to its page (a saved bracket's cards link to them), `states`
+    to its operational state (what a saved match's page says: "Live", "Disputed", ...).
     """
-    links = links or {}
-    cards = {m.id: _card(m, play.states[m.id], names, bracket_id, links.get(m.id))
+    cards = {m.id: card_of(structure, play, m.id, names, bracket_id, links, states)
              for m in structure.matches}
     if structure.format == Format.ROUND_ROBIN:
         sections = _groups(structure, cards)
@@ -124,8 +161,25 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
         sections = [_swiss(structure, cards)]
     else:
         sections = _elimination(structure, play, cards)
+    tree = structure.format in (Format.SINGLE_ELIMINATION, Format.DOUBLE_ELIMINATION)
+    for section in sections:
+        geometry = layout.place(section.columns, structure.matches, connect=tree)
+        section.width, section.height = geometry.width, geometry.height
+        section.connectors = geometry.connectors
     return Drawing(structure.format, structure.entrants, sections,
-                   _standings(play, names) if _has_results(play) else [])
+                   _standings(play, names) if _has_results(play) else [],
+                   tables(structure, play, names),
+                   f"standings-{bracket_id}" if bracket_id is not None else None)
+
+
+def card_of(structure: Structure, play: Play, number: int, names: Mapping[int, str],
+            bracket_id: int | None = None, links: Mapping[int, str] | None = None,
+            states: Mapping[int, MatchState] | None = None) -> Card:
+    """One match's card, the same whether drawn in a page or pushed alone."""
+    match = structure.matches[number]
+    return _card(match, play.states[number], names, bracket_id,
+                 (links or {}).get(number), (states or {}).get(number),
+                 _where(structure, match))
 
 
 def round_title(structure: Structure, side: Side, round_: int) -> str:
@@ -144,11 +198,6 @@ def title_of(fmt: Format, side: Side, round_: int, winners_rounds: int) -> str:
     if fmt == Format.SINGLE_ELIMINATION:
         return FROM_FINAL.get(winners_rounds - round_, f"Round {round_}")
     return f"Round {round_}"
-
-
-def group_name(group: int) -> str:
-    """Groups are lettered (A, B, ...) while letters last."""
-    return string.ascii_uppercase[group - 1] if 1 <= group <= 26 else str(group)
 
 
 # --- seed lists --------------------------------------------------------------------------
@@ -170,30 +219,82 @@ def saved_drawing(bracket: Bracket) -> Drawing:
     """The drawing of a saved bracket, from its rows (cards carry their DOM ids and link to
     their match pages)."""
     structure, play = bracket_rows.load_play(bracket)
-    slug = db.session.get(Tournament, bracket.tournament_id).slug
-    ids = db.session.execute(select(Match.number, Match.id).where(
-        Match.bracket_id == bracket.id)).all()
-    links = {number: url_for("matches.show", slug=slug, match_id=match_id)
-             for number, match_id in ids}
+    links, states = _saved_matches(bracket)
     return drawing(structure, play, brackets.names(bracket), bracket_id=bracket.id,
-                   links=links)
+                   links=links, states=states)
+
+
+@dataclass(slots=True)
+class LiveParts:
+    """What a match event changes on the public bracket: some cards and the standings."""
+
+    cards: list[Card]
+    drawing: Drawing  # for its standings and tables only (no sections)
+
+
+def saved_parts(bracket: Bracket, numbers: Iterable[int]) -> LiveParts:
+    """The cards of matches `numbers` and the standings of a saved bracket, drawn exactly as
+    `saved_drawing` draws them."""
+    structure, play = bracket_rows.load_play(bracket)
+    links, states = _saved_matches(bracket)
+    names = brackets.names(bracket)
+    cards = [card_of(structure, play, n, names, bracket.id, links, states) for n in numbers]
+    return LiveParts(cards, Drawing(
+        structure.format, structure.entrants, [],
+        _standings(play, names) if _has_results(play) else [],
+        tables(structure, play, names), f"standings-{bracket.id}"))
+
+
+_MARK = 987654321
+
+
+def _saved_matches(bracket: Bracket) -> tuple[dict[int, str], dict[int, MatchState]]:
+    """Each saved match's page and operational state, by number."""
+    slug = db.session.get(Tournament, bracket.tournament_id).slug
+    rows = db.session.execute(select(Match.number, Match.id, Match.state).where(
+        Match.bracket_id == bracket.id)).all()
+    # One url_for, then the id: building 500 links one by one costs more than the page.
+    prefix, _, suffix = url_for("matches.show", slug=slug, match_id=_MARK).partition(str(_MARK))
+    return ({n: f"{prefix}{match_id}{suffix}" for n, match_id, _ in rows},
+            {n: state for n, _, state in rows})
 
 
 # --- cards -------------------------------------------------------------------------------
 
 
-def _card(match: EngineMatch, state: MatchState, names: Mapping[int, str],
-          bracket_id: int | None, href: str | None) -> Card:
+def _card(match: EngineMatch, state: EngineState, names: Mapping[int, str],
+          bracket_id: int | None, href: str | None, row_state: MatchState | None,
+          where: str) -> Card:
     slots = (_slot(match, state, 0, names), _slot(match, state, 1, names))
-    status = STATUS_LABELS[state.status]
+    status, phase = STATUS_LABELS[state.status], _phase(state.status, row_state)
     if state.status == Status.COMPLETED and state.outcome in OUTCOME_LABELS:
         status = OUTCOME_LABELS[state.outcome]
+    elif state.status == Status.READY and row_state in OPEN_LABELS:
+        status = OPEN_LABELS[row_state]
+    sides = ", ".join(s.label if s.score is None else f"{s.label} {s.score}" for s in slots)
     return Card(match.id, f"M{match.id + 1}",
                 f"match-{bracket_id}-{match.id}" if bracket_id is not None else None,
-                slots, match.best_of, state.status.value, status, href)
+                slots, match.best_of, state.status.value, status, href, phase,
+                f"{where}, match {match.position}: {sides}, {status.lower()}")
 
 
-def _slot(match: EngineMatch, state: MatchState, index: int, names: Mapping[int, str]) -> Slot:
+def _phase(status: Status, row_state: MatchState | None) -> str:
+    if status == Status.COMPLETED:
+        return "completed"
+    if status != Status.READY or row_state == MatchState.SCHEDULED:
+        return "upcoming"
+    return "live" if row_state in LIVE_STATES else "ready"
+
+
+def _where(structure: Structure, match: EngineMatch) -> str:
+    """The round a card is in, as its label says it: "Winners round 2", "Group A, round 1"."""
+    title = round_title(structure, match.side, match.round)
+    if structure.format == Format.ROUND_ROBIN:
+        return f"Group {group_name(match.group or 1)}, {title.lower()}"
+    return title
+
+
+def _slot(match: EngineMatch, state: EngineState, index: int, names: Mapping[int, str]) -> Slot:
     entrant = state.slots[index]
     if entrant is None:
         return Slot(_pending(match.slots[index], names), "pending")
@@ -224,7 +325,8 @@ def _columns(structure: Structure, side: Side, matches: Iterable[EngineMatch],
     for match in matches:
         by_round.setdefault(match.round, []).append(match)
     return [Column(round_title(structure, side, r),
-                   [cards[m.id] for m in sorted(by_round[r], key=lambda m: m.position)])
+                   [cards[m.id] for m in sorted(by_round[r], key=lambda m: m.position)],
+                   f"{side.value}-{r}")
             for r in sorted(by_round)]
 
 
