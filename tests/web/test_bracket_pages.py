@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+from flask import render_template
 from sqlalchemy import func, select, update
 
 from app.brackets import build
@@ -21,6 +22,7 @@ from app.models import (
     Format,
     GrandFinal,
     Match,
+    MatchState,
     Rating,
     RegistrationStatus,
     SeedingDraft,
@@ -32,7 +34,7 @@ from app.models import (
 from app.realtime import fragments
 from app.realtime.feed import Event
 from app.services import brackets
-from app.web.brackets import view
+from app.web.brackets import layout, view
 from tests.conftest import login, save
 
 S = RegistrationStatus
@@ -663,3 +665,150 @@ def test_finished_groups_offer_the_playoffs_and_the_public_page_shows_them(
     public = _text(client.application.test_client().get(f"/t/{groups.slug}/bracket"))
     assert "Playoffs" in public and "Semi-finals" in public
     assert "Generate the playoffs" not in _text(client.get(_url(groups)))
+
+
+# --- the drawing: layout, connectors, labels, tables ------------------------------------------
+
+
+def _cards(drawing: view.Drawing) -> dict[int, view.Card]:
+    return {c.number: c for s in drawing.sections for col in s.columns for c in col.cards}
+
+
+def _record_all(play: Play, side: str, round_: int, *, upsets: bool = False) -> None:
+    """Every ready match of (side, round): the better seed wins (the worse one with upsets)."""
+    for match in play.matches:
+        state = play.states[match.id]
+        if match.side == side and match.round == round_ and state.status.value == "ready":
+            pick = max if upsets else min
+            play.record(match.id, pick(state.slots))
+
+
+def test_a_tree_centres_each_match_on_its_feeders_and_joins_them_with_lines():
+    drawing, play = _drawing("single_elimination", 8)
+    [tree] = drawing.sections
+    first, semis, final = tree.columns
+    pitch = layout.CARD_H + layout.ROW_GAP
+    assert first.tops == [0, pitch, 2 * pitch, 3 * pitch]
+    assert semis.tops == [pitch // 2, pitch // 2 + 2 * pitch]  # between their two feeders
+    assert final.tops == [pitch // 2 + pitch]
+    assert [c.x for c in tree.columns] == [layout.PAD + i * (layout.CARD_W + layout.COL_GAP)
+                                           for i in range(3)]
+    assert tree.width == 2 * layout.PAD + 3 * layout.CARD_W + 2 * layout.COL_GAP
+    assert tree.height == layout.HEAD_H + 4 * pitch - layout.ROW_GAP + layout.PAD
+    # One line from every match to the one its winner goes to: right edge to the slot.
+    assert {(c.source, c.target) for c in tree.connectors} == {
+        (m.id, m.winner_to.match) for m in play.matches if m.winner_to}
+    line = next(c for c in tree.connectors if c.source == first.cards[1].number)
+    x1 = layout.PAD + layout.CARD_W
+    y1 = layout.HEAD_H + pitch + layout.CARD_H // 2
+    y2 = layout.HEAD_H + semis.tops[0] + layout.SLOT_Y[1]  # M2's winner takes slot 2 of M5
+    assert line.d == f"M{x1} {y1}H{x1 + layout.COL_GAP // 2}V{y2}H{semis.x}"
+
+
+def test_double_elimination_lines_stay_inside_each_bracket_and_losers_rounds_line_up():
+    drawing, play = _drawing("double_elimination", 16, grand_final="reset")
+    winners, losers, grand = drawing.sections
+    for section in (winners, losers):
+        numbers = {c.number for col in section.columns for c in col.cards}
+        assert section.connectors
+        assert all(c.source in numbers and c.target in numbers for c in section.connectors)
+    # Losers round 2 takes each winner of losers round 1 straight across (one feeder each).
+    assert losers.columns[1].tops == losers.columns[0].tops
+    assert len({top for top in losers.columns[2].tops}) == len(losers.columns[2].tops)
+    # A preview shows the reset "if needed", joined to the grand final.
+    assert [c.title for c in grand.columns] == ["Grand final", "Grand final reset (if needed)"]
+    assert len(grand.connectors) == 1
+
+
+def test_the_grand_final_reset_is_drawn_only_once_it_is_played():
+    structure = build("double_elimination", 4, grand_final="reset")
+    play = Play(structure)
+    names = {1: "Alpha", 2: "Bravo", 3: "Charlie", 4: "Delta"}
+    for side, round_ in (("winners", 1), ("winners", 2), ("losers", 1), ("losers", 2)):
+        _record_all(play, side, round_)
+
+    def grand() -> view.Section:
+        return view.drawing(structure, play, names, bracket_id=7).sections[-1]
+
+    assert [c.title for c in grand().columns] == ["Grand final"]  # not played (yet)
+    assert grand().connectors == []
+    first = next(m for m in play.matches if m.side == "grand_final" and m.round == 1)
+    play.record(first.id, play.states[first.id].slots[1], (1, 3))  # won from the losers side
+
+    after = grand()
+    assert [c.title for c in after.columns] == ["Grand final", "Grand final reset"]
+    reset = after.columns[1].cards[0]
+    assert reset.status_label == "Ready to play"
+    assert reset.aria.startswith("Grand final reset, match 1: ")
+    assert [(c.source, c.target) for c in after.connectors] == [(first.id, reset.number)]
+
+
+def test_every_card_says_where_it_is_who_plays_the_score_and_the_state():
+    structure = build("double_elimination", 16)
+    play = Play(structure)
+    _record_all(play, "winners", 1)
+    match = next(m for m in play.matches
+                 if m.side == "winners" and m.round == 2 and m.position == 3)
+    top, bottom = play.states[match.id].slots
+    names = {s: f"P{s}" for s in range(1, 17)} | {top: "Alpha", bottom: "Bravo"}
+    play.record(match.id, top, (2, 1))
+    cards = _cards(view.drawing(structure, play, names))
+
+    assert cards[match.id].aria == "Winners round 2, match 3: Alpha 2, Bravo 1, completed"
+    assert cards[match.id].phase == "completed"
+    waiting = next(m for m in play.matches if m.side == "losers" and m.round == 2)
+    assert cards[waiting.id].aria.startswith("Losers round 2, match 1: ")
+    assert cards[waiting.id].aria.endswith(", waiting for opponent")
+    league, _ = _drawing("round_robin", 8, groups=2)
+    assert _cards(league)[0].aria.startswith("Group A, round 1, match 1: P1, ")
+
+
+def test_a_saved_card_shows_its_match_page_state():
+    structure = build("single_elimination", 4)
+    play = Play(structure)
+    states = {0: MatchState.LIVE, 1: MatchState.DISPUTED}
+    cards = _cards(view.drawing(structure, play, {1: "A", 2: "B", 3: "C", 4: "D"},
+                                bracket_id=3, states=states))
+    assert (cards[0].status_label, cards[0].phase) == ("Live", "live")
+    assert (cards[1].status_label, cards[1].phase) == ("Disputed", "live")
+    assert (cards[2].status_label, cards[2].phase) == ("Pending", "upcoming")
+
+
+def test_round_robin_groups_have_tables_with_their_records():
+    drawing, play = _drawing("round_robin", 8, groups=2)
+    assert [t.title for t in drawing.tables] == ["Group A", "Group B"]
+    assert drawing.tables_first and all(s.connectors == [] for s in drawing.sections)
+    first = play.matches[0]
+    winner, loser = play.states[first.id].slots
+    play.record(first.id, loser, (0, 1))
+    after = view.drawing(play.bracket, play, {s: f"P{s}" for s in range(1, 9)}, bracket_id=4)
+    group = after.tables[(first.group or 1) - 1]
+    rows = {row.seed: row for row in group.rows}
+    assert group.headers == ("Played", "Won", "Lost", "Games", "+/−")
+    assert rows[loser].cells == ("1", "1", "0", "1–0", "+1") and rows[loser].place == 1
+    assert rows[winner].cells == ("1", "0", "1", "0–1", "-1")
+    assert after.standings_id == "standings-4"
+
+
+def test_swiss_has_a_table_of_wins_losses_and_buchholz():
+    drawing, play = _drawing("swiss", 8)
+    [table] = drawing.tables
+    assert table.headers == ("Won", "Lost", "Byes", "Buchholz") and len(table.rows) == 8
+    _record_all(play, "swiss", 1)
+    after = view.drawing(play.bracket, play, {s: f"P{s}" for s in range(1, 9)})
+    assert [row.cells[:2] for row in after.tables[0].rows[:4]] == [("1", "0")] * 4
+    assert [row.cells[:2] for row in after.tables[0].rows[4:]] == [("0", "1")] * 4
+
+
+def test_the_drawing_renders_labels_lines_and_tools_without_javascript(app):
+    drawing, play = _drawing("single_elimination", 8)
+    with app.test_request_context("/"):
+        page = render_template("partials/bracket.html", drawing=drawing)
+    assert page.count('<path data-from="') == 6
+    assert page.count('class="bracket-col__title"') == 3
+    # A preview card is reached by Tab itself (a saved one through its link).
+    assert page.count('tabindex="0" role="group" aria-label="Quarter-finals, match ') == 4
+    assert 'aria-label="Final, match 1: Winner of M5, Winner of M6, pending"' in page
+    assert "data-bracket-tools hidden" in page  # the tools appear with the script only
+    for key, title in (("winners-1", "Quarter-finals"), ("winners-3", "Final")):
+        assert f'<option value="{key}">{title}</option>' in page

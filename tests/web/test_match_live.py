@@ -56,7 +56,9 @@ def test_a_confirmed_result_reaches_the_match_the_next_match_and_the_bracket(
         arrived = receive_until(next_ws, lambda m: winner in m)
         assert f'id="match-{final.id}"' in arrived
         drawn = receive_until(bracket_ws, lambda m: "match__slot--won" in m)
-        assert '<section id="bracket"' in drawn and winner in drawn
+        # Only the card that changed (and the standings), not the whole bracket.
+        assert f'id="match-{bracket.id}-0"' in drawn and winner in drawn
+        assert '<section id="bracket"' not in drawn
     finally:
         for ws in (match_ws, next_ws, bracket_ws):
             ws.close()
@@ -74,7 +76,9 @@ def test_the_panel_pushed_never_holds_the_lobby_or_viewer_forms(app, cup, bracke
     assert "<form" not in pushed[f"match:{semi.id}"]
     follow = Event(2, "match_updated", cup.id, {"match_id": semi.id, "follow": True})
     with fragments.render_context(app):
-        assert set(fragments.render(follow)) == {f"match:{semi.id}"}
+        followed = fragments.render(follow)
+    assert set(followed) == {f"match:{semi.id}", f"tournament:{cup.id}"}
+    assert "bracket-standings" not in followed[f"tournament:{cup.id}"]  # its card alone
     with fragments.render_context(app):
         only = fragments.render(event, wanted=lambda room: room.startswith("match:"))
     assert set(only) == {f"match:{semi.id}"}  # the bracket is not drawn for nobody

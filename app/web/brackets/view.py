@@ -49,6 +49,7 @@ OPEN_LABELS = {
     MatchState.DISPUTED: "Disputed",
 }
 LIVE_STATES = {MatchState.LIVE, MatchState.PENDING_RESULT, MatchState.DISPUTED}
+RESET_SHOWN = {Status.READY, Status.COMPLETED}
 ELIMINATION_SIDES = (Side.WINNERS, Side.LOSERS, Side.GRAND_FINAL, Side.THIRD_PLACE)
 # Single elimination counts its last rounds from the final backwards.
 FROM_FINAL = {0: "Final", 1: "Semi-finals", 2: "Quarter-finals"}
@@ -160,7 +161,7 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
     elif structure.format == Format.SWISS:
         sections = [_swiss(structure, cards)]
     else:
-        sections = _elimination(structure, play, cards)
+        sections = _elimination(structure, play, cards, saved=bracket_id is not None)
     tree = structure.format in (Format.SINGLE_ELIMINATION, Format.DOUBLE_ELIMINATION)
     for section in sections:
         geometry = layout.place(section.columns, structure.matches, connect=tree)
@@ -289,6 +290,8 @@ def _phase(status: Status, row_state: MatchState | None) -> str:
 def _where(structure: Structure, match: EngineMatch) -> str:
     """The round a card is in, as its label says it: "Winners round 2", "Group A, round 1"."""
     title = round_title(structure, match.side, match.round)
+    if match.reset_of is not None:
+        return "Grand final reset"
     if structure.format == Format.ROUND_ROBIN:
         return f"Group {group_name(match.group or 1)}, {title.lower()}"
     return title
@@ -330,18 +333,28 @@ def _columns(structure: Structure, side: Side, matches: Iterable[EngineMatch],
             for r in sorted(by_round)]
 
 
-def _elimination(structure: Structure, play: Play, cards: Mapping[int, Card]) -> list[Section]:
+def _elimination(structure: Structure, play: Play, cards: Mapping[int, Card], *,
+                 saved: bool) -> list[Section]:
     single = structure.format == Format.SINGLE_ELIMINATION
     sections = []
     for side in ELIMINATION_SIDES:
-        # A grand-final reset that turned out not to be needed is not drawn at all.
-        matches = [m for m in structure.matches if m.side == side and not (
-            m.reset_of is not None and play.states[m.id].status == Status.SKIPPED)]
+        matches = [m for m in structure.matches if m.side == side and _drawn(m, play, saved)]
         if matches:
             title = "Bracket" if single and side == Side.WINNERS else brackets.SIDE_TITLES[side]
-            sections.append(Section(side.value, title,
-                                    _columns(structure, side, matches, cards)))
+            columns = _columns(structure, side, matches, cards)
+            if saved and side == Side.GRAND_FINAL and len(columns) > 1:
+                columns[1].title = "Grand final reset"  # drawn only when it is played
+            sections.append(Section(side.value, title, columns))
     return sections
+
+
+def _drawn(match: EngineMatch, play: Play, saved: bool) -> bool:
+    """A preview shows the grand-final reset "if needed"; a saved bracket only once it is
+    played (the first final was won from the losers bracket), never when it was not needed."""
+    if match.reset_of is None:
+        return True
+    status = play.states[match.id].status
+    return status in RESET_SHOWN if saved else status != Status.SKIPPED
 
 
 def _groups(structure: Structure, cards: Mapping[int, Card]) -> list[Section]:
