@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask, render_template
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Bracket, Match, MatchState, Tournament
+from app.models import Bracket, Match, MatchEvent, MatchState, Tournament
 from app.realtime.feed import Event
 from app.realtime.rooms import match_room, tournament_room
 from app.services import brackets, entrants, stages
@@ -124,6 +125,15 @@ _UNDECIDED = {MatchState.PENDING, MatchState.SCHEDULED, MatchState.CHECK_IN, Mat
               MatchState.PENDING_RESULT, MatchState.DISPUTED}
 
 
+def _changes_standings(match: Match) -> bool:
+    """Whether the match's event may have changed the standings: a result, or a result
+    undone (a staff reset puts it back to READY, which a check-in reaches too)."""
+    if match.state == MatchState.READY:
+        return db.session.scalar(select(MatchEvent.id).where(
+            MatchEvent.match_id == match.id, MatchEvent.kind == "reset").limit(1)) is not None
+    return match.state not in _UNDECIDED
+
+
 def _bracket_parts(match: Match, *, follow: bool) -> Fragment | None:
     """The match's card, and the standings when its result may have changed them — or the
     whole region for a grand final (its reset appears or goes). A match that received
@@ -135,7 +145,7 @@ def _bracket_parts(match: Match, *, follow: bool) -> Fragment | None:
     if match.side == "grand_final":
         tournament = db.session.get(Tournament, match.tournament_id)
         return lambda: _bracket_region(tournament)
-    standings = not follow and match.state not in _UNDECIDED
+    standings = not follow and _changes_standings(match)
     return lambda: _cards(bracket, [match.number], standings)
 
 

@@ -33,9 +33,12 @@ from app.models import (
 )
 from app.realtime import fragments
 from app.realtime.feed import Event
-from app.services import brackets
+from app.services import brackets, matches
 from app.web.brackets import layout, view
 from tests.conftest import login, save
+from tests.integration.test_bracket_generation import generate
+from tests.integration.test_matches import check_in_both, play, row
+from tests.integration.test_registrations import do
 
 S = RegistrationStatus
 
@@ -812,3 +815,93 @@ def test_the_drawing_renders_labels_lines_and_tools_without_javascript(app):
     assert "data-bracket-tools hidden" in page  # the tools appear with the script only
     for key, title in (("winners-1", "Quarter-finals"), ("winners-3", "Final")):
         assert f'<option value="{key}">{title}</option>' in page
+
+
+# --- live updates: only what changed ----------------------------------------------------------
+
+
+def _element(page: str, element_id: str) -> str:
+    """The outer HTML of the <div> or <section> with `element_id`, as sent."""
+    start = page.index(f'id="{element_id}"')
+    start = page.rindex("<", 0, start)
+    tag = page[start + 1:page.index(" ", start)]
+    depth, at = 0, start
+    for found in re.finditer(rf"<{tag}[\s>]|</{tag}>", page[start:]):
+        depth += -1 if found.group().startswith("</") else 1
+        if depth == 0:
+            at = start + found.end()
+            break
+    return page[start:at]
+
+
+def _without_oob(fragment: str) -> str:
+    return fragment.replace(' hx-swap-oob="outerHTML"', "", 1)
+
+
+@pytest.fixture
+def live_cup(make_tournament, make_field, organizer):
+    cup = make_tournament("live-bracket", status=Status.LIVE, visibility=Visibility.PUBLIC,
+                          capacity=8)
+    make_field(cup, 4)
+    bracket = generate(organizer, cup)
+    do(lambda: brackets.finalize(organizer, cup, bracket.version))
+    return cup, bracket
+
+
+def _pushed(app, event_type: str, cup, match, **payload) -> dict[str, str]:
+    event = Event(1, event_type, cup.id, {"match_id": match.id, **payload})
+    with fragments.render_context(app):
+        return fragments.render(event)
+
+
+def test_a_result_pushes_the_card_and_the_standings_the_page_would_draw(app, client,
+                                                                      live_cup):
+    cup, bracket = live_cup
+    semi, final = row(bracket, 0), row(bracket, 2)
+    play(semi)
+    room = f"tournament:{cup.id}"
+
+    pushed = _pushed(app, "match_completed", cup, semi)[room]
+    followed = _pushed(app, "match_updated", cup, final, follow=True)[room]
+    page = client.get(f"/t/{cup.slug}/bracket").get_data(as_text=True)
+
+    assert '<section id="bracket"' not in pushed + followed  # not the whole bracket
+    card_id, standings_id = f"match-{bracket.id}-0", f"standings-{bracket.id}"
+    assert 'hx-swap-oob="outerHTML"' in _element(pushed, card_id)
+    # Byte for byte what a fresh page draws (but for the swap attribute).
+    assert _without_oob(_element(pushed, card_id)) == _element(page, card_id)
+    assert _without_oob(_element(pushed, standings_id)) == _element(page, standings_id)
+    winner = matches.registrations_of(semi)[0].name
+    assert "match--completed" in _element(pushed, card_id) and winner in pushed
+    # The next match received the winner: its card alone (its standings did not change).
+    final_id = f"match-{bracket.id}-2"
+    assert winner in _element(followed, final_id) and standings_id not in followed
+    assert _without_oob(_element(followed, final_id)) == _element(page, final_id)
+
+
+def test_a_check_in_pushes_the_card_without_the_standings(app, live_cup):
+    cup, bracket = live_cup
+    semi = row(bracket, 0)
+    check_in_both(semi)
+    pushed = _pushed(app, "match_updated", cup, semi)[f"tournament:{cup.id}"]
+    assert f'id="match-{bracket.id}-0"' in pushed and "Ready to play" in pushed
+    assert "standings-" not in pushed
+
+
+def test_a_grand_final_event_redraws_the_bracket_and_a_draft_pushes_nothing(
+        app, make_tournament, make_field, organizer):
+    cup = make_tournament("live-double", status=Status.LIVE, visibility=Visibility.PUBLIC,
+                          capacity=8, format=Format.DOUBLE_ELIMINATION,
+                          grand_final=GrandFinal.RESET)
+    make_field(cup, 4)
+    bracket = generate(organizer, cup)
+    first = row(bracket, 0)
+    # A draft: the match's own room only (its page is staff's), nothing for spectators.
+    assert set(_pushed(app, "match_updated", cup, first)) == {f"match:{first.id}"}
+    do(lambda: brackets.finalize(organizer, cup, bracket.version))
+    grand = db.session.scalar(select(Match).where(Match.bracket_id == bracket.id,
+                                                  Match.side == "grand_final",
+                                                  Match.round == 1))
+    # Its reset appears (or goes) with it: the whole region, as drawn for a fresh page.
+    region = _pushed(app, "match_completed", cup, grand)[f"tournament:{cup.id}"]
+    assert region.startswith('<section id="bracket"') and "Grand final reset" not in region
