@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-pg lint bench bench-brackets bench-results install migrate demo worker clean
+.PHONY: run test test-sqlite test-pg lint bench bench-brackets bench-results bench-bracket-page install migrate demo worker clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-results: install
 ## make bench-brackets: engine vs brackets-manager.js (installs it into bench/.node/ with npm)
 bench-brackets: install
 	$(BIN)/python bench/brackets.py
+
+## make bench-bracket-page: server time of a 256-entrant double elimination's page and live fragments
+bench-bracket-page: install
+	$(BIN)/python bench/bracket_page.py
 
 worker: install
 	$(BIN)/python -m worker

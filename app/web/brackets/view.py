@@ -21,7 +21,16 @@ from app.brackets.play import MatchState as EngineState
 from app.brackets.play import Outcome, Play, Status
 from app.brackets.standings import standings
 from app.extensions import db
-from app.models import Bracket, Match, MatchState, Tournament
+from app.models import (
+    Bracket,
+    BracketEntrant,
+    Match,
+    MatchState,
+    Registration,
+    Team,
+    Tournament,
+    User,
+)
 from app.services import bracket_rows, brackets
 from app.web.brackets import layout
 from app.web.brackets.tables import Table, group_name, tables
@@ -154,7 +163,8 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
     `links` maps a match number to its page (a saved bracket's cards link to them), `states`
     to its operational state (what a saved match's page says: "Live", "Disputed", ...).
     """
-    cards = {m.id: card_of(structure, play, m.id, names, bracket_id, links, states)
+    winners = structure.rounds(Side.WINNERS)  # once: each card's label needs it
+    cards = {m.id: card_of(structure, play, m.id, names, bracket_id, links, states, winners)
              for m in structure.matches}
     if structure.format == Format.ROUND_ROBIN:
         sections = _groups(structure, cards)
@@ -175,12 +185,15 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
 
 def card_of(structure: Structure, play: Play, number: int, names: Mapping[int, str],
             bracket_id: int | None = None, links: Mapping[int, str] | None = None,
-            states: Mapping[int, MatchState] | None = None) -> Card:
+            states: Mapping[int, MatchState] | None = None,
+            winners: int | None = None) -> Card:
     """One match's card, the same whether drawn in a page or pushed alone."""
     match = structure.matches[number]
+    if winners is None:
+        winners = structure.rounds(Side.WINNERS)
     return _card(match, play.states[number], names, bracket_id,
                  (links or {}).get(number), (states or {}).get(number),
-                 _where(structure, match))
+                 _where(structure, match, winners))
 
 
 def round_title(structure: Structure, side: Side, round_: int) -> str:
@@ -221,7 +234,7 @@ def saved_drawing(bracket: Bracket) -> Drawing:
     their match pages)."""
     structure, play = bracket_rows.load_play(bracket)
     links, states = _saved_matches(bracket)
-    return drawing(structure, play, brackets.names(bracket), bracket_id=bracket.id,
+    return drawing(structure, play, _names(bracket), bracket_id=bracket.id,
                    links=links, states=states)
 
 
@@ -238,8 +251,9 @@ def saved_parts(bracket: Bracket, numbers: Iterable[int]) -> LiveParts:
     `saved_drawing` draws them."""
     structure, play = bracket_rows.load_play(bracket)
     links, states = _saved_matches(bracket)
-    names = brackets.names(bracket)
-    cards = [card_of(structure, play, n, names, bracket.id, links, states) for n in numbers]
+    names, winners = _names(bracket), structure.rounds(Side.WINNERS)
+    cards = [card_of(structure, play, n, names, bracket.id, links, states, winners)
+             for n in numbers]
     return LiveParts(cards, Drawing(
         structure.format, structure.entrants, [],
         _standings(play, names) if _has_results(play) else [],
@@ -247,6 +261,17 @@ def saved_parts(bracket: Bracket, numbers: Iterable[int]) -> LiveParts:
 
 
 _MARK = 987654321
+
+
+def _names(bracket: Bracket) -> dict[int, str]:
+    """Each seed's name (`Registration.name`: the team's, else the player's), in one query."""
+    rows = db.session.execute(
+        select(BracketEntrant.seed, Team.name, User.display_name)
+        .join(Registration, Registration.id == BracketEntrant.registration_id)
+        .outerjoin(Team, Team.id == Registration.team_id)
+        .outerjoin(User, User.id == Registration.user_id)
+        .where(BracketEntrant.bracket_id == bracket.id)).all()
+    return {seed: team or user for seed, team, user in rows}
 
 
 def _saved_matches(bracket: Bracket) -> tuple[dict[int, str], dict[int, MatchState]]:
@@ -275,7 +300,7 @@ def _card(match: EngineMatch, state: EngineState, names: Mapping[int, str],
     sides = ", ".join(s.label if s.score is None else f"{s.label} {s.score}" for s in slots)
     return Card(match.id, f"M{match.id + 1}",
                 f"match-{bracket_id}-{match.id}" if bracket_id is not None else None,
-                slots, match.best_of, state.status.value, status, href, phase,
+                slots, match.best_of, str(state.status), status, href, phase,
                 f"{where}, match {match.position}: {sides}, {status.lower()}")
 
 
@@ -287,9 +312,9 @@ def _phase(status: Status, row_state: MatchState | None) -> str:
     return "live" if row_state in LIVE_STATES else "ready"
 
 
-def _where(structure: Structure, match: EngineMatch) -> str:
+def _where(structure: Structure, match: EngineMatch, winners: int) -> str:
     """The round a card is in, as its label says it: "Winners round 2", "Group A, round 1"."""
-    title = round_title(structure, match.side, match.round)
+    title = title_of(structure.format, match.side, match.round, winners)
     if match.reset_of is not None:
         return "Grand final reset"
     if structure.format == Format.ROUND_ROBIN:
