@@ -52,6 +52,11 @@ def test_the_spectator_bracket_shows_a_confirmed_result_without_a_reload(make_pa
         r"^Semi-finals, match 1: Entrant \d, Entrant \d, (scheduled|check-in open)$"))
     expect(final).to_contain_text("Winner of M1")
     expect(spectator.get_by_role("button", name="Zoom in")).to_be_visible()  # the script ran
+    # The tools: zoom out, then show completed matches only (the others dim, nothing moves).
+    spectator.get_by_role("button", name="Zoom out").click()
+    expect(spectator.locator(".bracket-tools__level")).to_have_text("80%")
+    spectator.get_by_label("State").select_option("completed")
+    expect(card).to_have_class(re.compile(r"\bis-dimmed\b"))
     spectator.evaluate("window.stillTheSamePage = true")
     match_url = link.get_attribute("href")
 
@@ -76,6 +81,7 @@ def test_the_spectator_bracket_shows_a_confirmed_result_without_a_reload(make_pa
 
     expect(card.locator(".match__slot--won")).to_contain_text(winner_name)
     expect(card).to_have_class(re.compile(r"\bmatch--completed\b"))
+    expect(card).not_to_have_class(re.compile(r"\bis-dimmed\b"))  # the filter, applied again
     expect(link).to_have_accessible_name(re.compile(
         r"^Semi-finals, match 1: .+ 1, .+ 0, completed$"))
     expect(final.locator(".match__slot--entrant")).to_contain_text(winner_name)  # moved on
