@@ -72,7 +72,7 @@ def test_organizer_previews_generates_and_finalizes_and_spectators_see_it_live(
     preview = staff.get_by_role("region", name="Preview")
     expect(preview).to_contain_text("Random draw with RNG seed")
     for title in ("Winners bracket", "Losers bracket", "Grand final reset (if needed)"):
-        expect(preview.get_by_text(title, exact=True)).to_be_visible()
+        expect(preview.get_by_role("heading", name=title, exact=True)).to_be_visible()
     rng_seed = int(re.search(r"RNG seed\s+(\d+)", preview.inner_text())[1])
     first_seed = preview.locator(".seed-grid__name").first.inner_text()
     step(staff, "bracket-1-organizer-preview-desktop")
@@ -90,7 +90,7 @@ def test_organizer_previews_generates_and_finalizes_and_spectators_see_it_live(
     expect(staff.get_by_role("alert").first).to_contain_text("finalized and public")
     expect(region).not_to_contain_text("not published yet", timeout=10_000)
     expect(region.locator(".match").first).to_contain_text(first_seed)
-    expect(region.get_by_text("Winners round 1", exact=True)).to_be_visible()
+    expect(region.get_by_role("heading", name="Winners round 1", exact=True)).to_be_visible()
     db.session.rollback()
     bracket = brackets.current(db.session.get(Tournament, sixteen.id))
     assert bracket.finalized and bracket.rng_seed == rng_seed
@@ -108,11 +108,11 @@ def test_bracket_pages_fit_a_phone(make_page, sixteen, organizer):
     staff.goto(f"/manage/t/{slug}/bracket")
     staff.get_by_role("button", name="Preview").click()
     preview = staff.get_by_role("region", name="Preview")
-    expect(preview.get_by_text("Losers bracket", exact=True)).to_be_visible()
+    expect(preview.get_by_role("heading", name="Losers bracket", exact=True)).to_be_visible()
     step(staff, "bracket-3-organizer-preview-phone")
 
     # The rounds scroll sideways inside their region; the page does not.
-    rounds = preview.locator(".bracket-rounds").first
+    rounds = preview.locator(".bracket-viewport").first
     assert rounds.evaluate("el => el.scrollWidth > el.clientWidth")
     rounds.evaluate("el => el.scrollBy(400, 0)")
     step(staff, "bracket-4-organizer-preview-phone-scrolled")
