@@ -30,12 +30,15 @@ class Row:
 class Table:
     key: str  # "group-1", "swiss"
     title: str
-    headers: tuple[str, ...]  # after Place and Entrant
+    headers: tuple[tuple[str, str], ...]  # (short, spelled out), after Place and Entrant
     rows: list[Row]
 
 
-RR_HEADERS = ("Played", "Won", "Lost", "Games", "+/−")
-SWISS_HEADERS = ("Won", "Lost", "Byes", "Buchholz")
+# Short headers, so a table fits a phone; the template spells them out in <abbr title>.
+RR_HEADERS = (("P", "Played"), ("W", "Won"), ("L", "Lost"), ("Games", "Games won–lost"),
+              ("+/−", "Game difference"))
+SWISS_HEADERS = (("W", "Won"), ("L", "Lost"), ("Byes", "Byes"),
+                 ("Bhz", "Buchholz: the match wins of every opponent met"))
 
 
 def tables(structure: Structure, play: Play, names: Mapping[int, str]) -> list[Table]:
@@ -69,7 +72,7 @@ def _groups(play: Play, names: Mapping[int, str]) -> list[Table]:
             rows.append(Row(place, seed, _name(names, seed),
                             (str(played[seed]), str(r.wins), str(played[seed] - r.wins),
                              games, diff), out))
-        title = f"Group {group_name(group)}" if play.bracket.groups > 1 else "Table"
+        title = f"Group {group_name(group)} table" if play.bracket.groups > 1 else "Table"
         result.append(Table(f"group-{group}", title, RR_HEADERS, rows))
     return result
 
