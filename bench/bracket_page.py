@@ -25,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generation import _database, _fill  # noqa: E402
+from bench.generation import _fill  # noqa: E402
 
 GOAL_MS = 150.0
+SCRATCH_DB = "bracketeer_bench_bracket_page"
 
 
 def main() -> None:
@@ -44,6 +45,27 @@ def main() -> None:
             cleanup()
 
 
+def _database(choice: str, instance: str):
+    """A temporary SQLite file, or a scratch PostgreSQL database dropped afterwards."""
+    if choice == "sqlite":
+        return f"sqlite:///{instance}/bench.sqlite3", lambda: None
+    import psycopg2
+
+    base = choice.rsplit("/", 1)[0]
+    admin = psycopg2.connect(f"{base}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+        cursor.execute(f"CREATE DATABASE {SCRATCH_DB}")
+
+    def drop() -> None:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+        admin.close()
+
+    return f"{base}/{SCRATCH_DB}", drop
+
+
 def run(url: str, instance: str, args: argparse.Namespace) -> None:
     from flask_migrate import upgrade
 
@@ -53,11 +75,12 @@ def run(url: str, instance: str, args: argparse.Namespace) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_DIR": instance,
                       "SECRET_KEY": "bench", "REDIS_URL": None, "JOBS_BACKEND": "inprocess",
                       "RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_ENABLED": False})
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.disable(logging.INFO)  # the migrations' progress lines
     with app.app_context():
         upgrade()
         slug, tournament_id, match_id, matches, played = _bracket(args.entrants)
         db.session.remove()
+    logging.disable(logging.NOTSET)
     label = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     print(f"{args.entrants}-entrant double elimination on {label}: {matches} matches, "
           f"{played} played")
@@ -74,6 +97,8 @@ def run(url: str, instance: str, args: argparse.Namespace) -> None:
     _line("live fragment: whole bracket region", region, "(bracket_generated/updated)")
     verdict = "met" if statistics.median(page) < GOAL_MS else "NOT met"
     print(f"goal: full page < {GOAL_MS:.0f} ms of server time (median) — {verdict}")
+    with app.app_context():
+        db.engine.dispose()  # so that a scratch PostgreSQL database can be dropped
 
 
 def _get(client, path: str) -> None:
