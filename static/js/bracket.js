@@ -1,5 +1,5 @@
 // Bracket drawings (templates/partials/bracket.html): zoom, fit, fullscreen, drag to pan,
-// round and state filters, and an entrant's path lit on hover, focus or tap. The server
+// round and state filters, and an entrant's path lit on hover or tap. The server
 // already placed every card and line, so nothing here measures or moves them; without this
 // file the page is the same bracket, scrollable. Live swaps (app.js) replace cards by id:
 // the filters and the lit path are applied again after each swap.
@@ -145,12 +145,6 @@
     var el = e.target.closest && e.target.closest(".bracket [data-seed]");
     if (el) light(el, false);
     else if (lit && !e.target.closest(".bracket")) { lit = null; clearPath(); }
-  });
-
-  document.addEventListener("focusin", function (e) {
-    var card = e.target.closest && e.target.closest(".bracket .match");
-    var slot = card && card.querySelector("[data-seed]");
-    if (slot && !(lit && lit.pinned)) light(slot, false);
   });
 
   document.addEventListener("click", function (e) {
