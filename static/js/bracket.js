@@ -9,6 +9,7 @@
   var ZOOMS = [0.25, 0.35, 0.5, 0.65, 0.8, 1, 1.25, 1.5];
   var zoom = parseFloat(sessionStorage.getItem("bracket-zoom") || "1") || 1;
   var lit = null;  // {root, seed, pinned}
+  var chosen = {phase: "", round: ""};  // the filters, kept when a live update redraws it all
 
   function roots() { return document.querySelectorAll("[data-bracket]"); }
 
@@ -20,6 +21,10 @@
     var full = root.querySelector('[data-zoom="full"]');
     if (full && !document.fullscreenEnabled) full.hidden = true;
     applyZoom(root, zoom, false);
+    root.querySelectorAll("[data-filter]").forEach(function (select) {
+      var value = chosen[select.dataset.filter] || "";
+      if (select.querySelector('option[value="' + CSS.escape(value) + '"]')) select.value = value;
+    });
     filter(root);
   }
 
@@ -102,6 +107,7 @@
     var select = e.target.closest("[data-filter]");
     var root = select && select.closest("[data-bracket]");
     if (!root) return;
+    chosen[select.dataset.filter] = select.value;
     filter(root);
     if (select.dataset.filter === "round" && select.value) {
       // A phone shows one round at a time: bring the chosen one (the first of it) into view.

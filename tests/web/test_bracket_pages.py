@@ -867,6 +867,12 @@ def test_a_result_pushes_the_card_and_the_standings_the_page_would_draw(app, cli
     followed = _pushed(app, "match_updated", cup, final, follow=True)[room]
     page = client.get(f"/t/{cup.slug}/bracket").get_data(as_text=True)
 
+    # Every match is reached by Tab through its card's link, named for a screen reader.
+    links = re.findall(r'<a href="/t/[^"]+" aria-label="([^"]+)">M\d+</a>', page)
+    names = [r.name for r in matches.registrations_of(semi)]
+    assert len(links) == 3
+    assert re.fullmatch(rf"Semi-finals, match 1: {names[0]} \d, {names[1]} 0, completed",
+                        links[0])
     assert '<section id="bracket"' not in pushed + followed  # not the whole bracket
     card_id, standings_id = f"match-{bracket.id}-0", f"standings-{bracket.id}"
     assert 'hx-swap-oob="outerHTML"' in _element(pushed, card_id)
