@@ -9,7 +9,7 @@ by the page (`matches_filter`), not here, for the same reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
 
@@ -40,7 +40,6 @@ OPEN = (*GROUPS["live"], *GROUPS["result"], *GROUPS["upcoming"])
 OPEN_LIMIT = 80
 FINISHED_LIMIT = 12
 NEXT_LIMIT = 5
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +104,8 @@ class Board:
         return list(seen.values())[:2]
 
     def next_matches(self) -> list[LiveRow]:
-        """The next matches to start, by their time (untimed ones last)."""
-        waiting = [row for row in self.rows if row.group == "upcoming"]
-        waiting.sort(key=lambda r: (r.scheduled_at is None, r.scheduled_at or _EPOCH, r.number))
-        return waiting[:NEXT_LIMIT]
+        """The next matches to start: ready first, then in check-in, then by their time."""
+        return [row for row in self.rows if row.group == "upcoming"][:NEXT_LIMIT]
 
 
 def board(tournament: Tournament) -> Board:
