@@ -15,6 +15,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from app.brackets.model import Format, Side
+from app.services import live_matches
 from app.services.live_matches import GROUPS, Board, LiveRow, RoundRef
 from app.web.brackets.view import group_name, title_of
 
@@ -87,4 +88,5 @@ def register(app: Flask) -> None:
     """The words and helpers the list's partials use (pages and pushed fragments alike)."""
     app.jinja_env.filters.update(round_label=round_label, search_text=search_text,
                                  group_letter=group_name, clock=clock)
-    app.jinja_env.globals.update(live_group_labels=GROUP_LABELS, no_filters=Filters())
+    app.jinja_env.globals.update(live_group_labels=GROUP_LABELS, no_filters=Filters(),
+                                 live_board=live_matches.board)
