@@ -125,7 +125,7 @@ def board(tournament: Tournament) -> Board:
     return Board(rows, rounds, _counters(tournament, entrants), more_open)
 
 
-def _key(bracket: Bracket, match: Match | tuple) -> str:
+def _key(bracket: Bracket, match) -> str:
     return f"{bracket.stage}-{match.side}-{match.round}"
 
 
@@ -149,11 +149,18 @@ def _round_order(ref: RoundRef) -> tuple:
     return (ref.stage, ref.round, _SIDE_ORDER.get(ref.side, 9))
 
 
-def _open_matches(bracket_ids: list[int]) -> list[Match]:
+# Only the columns the list shows: plain rows, no ORM objects to build and track.
+_COLUMNS = (Match.id, Match.bracket_id, Match.number, Match.side, Match.round, Match.group,
+            Match.state, Match.seed_a, Match.seed_b, Match.winner_seed, Match.score_a,
+            Match.score_b, Match.best_of, Match.scheduled_at, Match.started_at,
+            Match.completed_at, Match.stream_url, Match.version)
+
+
+def _open_matches(bracket_ids: list[int]) -> list:
     """Open matches whose two entrants are known, the most advanced state first."""
     order = case({S.LIVE: 0, S.PENDING_RESULT: 1, S.DISPUTED: 1, S.READY: 2, S.CHECK_IN: 3},
                  value=Match.state, else_=4)
-    return list(db.session.scalars(select(Match).where(
+    return list(db.session.execute(select(*_COLUMNS).where(
         Match.bracket_id.in_(bracket_ids), Match.state.in_(OPEN),
         Match.seed_a > 0, Match.seed_b > 0)
         .order_by(order, Match.scheduled_at.is_(None), Match.scheduled_at, Match.bracket_id,
@@ -161,15 +168,15 @@ def _open_matches(bracket_ids: list[int]) -> list[Match]:
         .limit(OPEN_LIMIT + 1)))
 
 
-def _finished_matches(bracket_ids: list[int]) -> list[Match]:
+def _finished_matches(bracket_ids: list[int]) -> list:
     """The latest played matches (byes are not played), newest first."""
-    return list(db.session.scalars(select(Match).where(
+    return list(db.session.execute(select(*_COLUMNS).where(
         Match.bracket_id.in_(bracket_ids), Match.state.in_(GROUPS["finished"]),
         Match.seed_a > 0, Match.seed_b > 0)
         .order_by(Match.completed_at.desc(), Match.id.desc()).limit(FINISHED_LIMIT)))
 
 
-def _names(found: list[Match]) -> dict[tuple[int, int], str]:
+def _names(found: list) -> dict[tuple[int, int], str]:
     """(bracket id, seed) → entrant name for the listed matches: one SELECT."""
     pairs = {(m.bracket_id, s) for m in found for s in (m.seed_a, m.seed_b) if s}
     if not pairs:
@@ -186,7 +193,8 @@ def _names(found: list[Match]) -> dict[tuple[int, int], str]:
     return {(b, s): name for b, s, name in rows}
 
 
-def _row(m: Match, ref: RoundRef, names: dict[tuple[int, int], str]) -> LiveRow:
+def _row(m, ref: RoundRef, names: dict[tuple[int, int], str]) -> LiveRow:
+    """A list row from a row of `_COLUMNS`."""
     winner = None
     if m.winner_seed is not None and m.state in GROUPS["finished"]:
         winner = 0 if m.winner_seed == m.seed_a else 1 if m.winner_seed == m.seed_b else None
