@@ -20,7 +20,6 @@ from app.models import (
     Match,
     MatchState,
     Registration,
-    RegistrationStatus,
     Team,
     Tournament,
     User,
@@ -113,7 +112,7 @@ def board(tournament: Tournament) -> Board:
     stages = {b.id: b for b in db.session.scalars(select(Bracket).where(
         Bracket.tournament_id == tournament.id, Bracket.finalized_at.is_not(None)))}
     if not stages:
-        return Board(counters=Counters(_registered(tournament), 0, 0, 0))
+        return Board()
     rounds = _rounds(stages)
     open_rows = _open_matches(list(stages))
     more_open = len(open_rows) > OPEN_LIMIT
@@ -219,8 +218,3 @@ def _counters(tournament: Tournament, entrants: int) -> Counters:
         .where(Match.tournament_id == tournament.id, Bracket.finalized_at.is_not(None))).one()
     return Counters(entrants, int(done), int(total), int(live))
 
-
-def _registered(tournament: Tournament) -> int:
-    return db.session.scalar(select(func.count()).select_from(Registration).where(
-        Registration.tournament_id == tournament.id,
-        Registration.status == RegistrationStatus.CONFIRMED)) or 0

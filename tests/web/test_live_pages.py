@@ -159,11 +159,18 @@ def test_the_overview_names_the_champion_when_the_tournament_is_over(client, cup
     assert re.search(r"<dd>7 / 7</dd>", html) and "Next matches" not in html
 
 
-def test_before_the_bracket_is_published_the_pages_say_so(client, cup, make_field):
+def test_before_the_bracket_is_published_the_list_says_so_and_the_overview_waits(
+        app, client, cup, make_field, organizer):
     make_field(cup, 4)
-    assert "not published yet" in client.get(f"/t/{cup.slug}/matches").get_data(as_text=True)
+    listed = client.get(f"/t/{cup.slug}/matches").get_data(as_text=True)
+    assert "No bracket is published" in listed
     overview = region_of(client.get(f"/t/{cup.slug}").get_data(as_text=True), "overview")
-    assert re.search(r"<dt>Entrants</dt><dd>4</dd>", overview)
+    assert " hidden" in overview.split(">", 1)[0] and "Matches played" not in overview
+    made = generate(organizer, cup)
+    assert "Matches played" not in region_of(pushed(app, cup, "bracket_generated"), "overview")
+    do(lambda: brackets.finalize(organizer, cup, made.version))
+    published = region_of(pushed(app, cup, "bracket_generated"), "overview")
+    assert "<dd>0 / 3</dd>" in published and " hidden" not in published.split(">", 1)[0]
 
 
 def test_a_private_tournament_list_is_hidden_from_strangers(client, make_tournament):
