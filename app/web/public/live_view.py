@@ -21,6 +21,9 @@ from app.web.brackets.view import group_name, title_of
 
 GROUP_LABELS = {"live": "Live now", "result": "Waiting for a result",
                 "upcoming": "About to start", "finished": "Recently finished"}
+# The state filter's options: short enough for a phone's half-width select.
+STATE_OPTIONS = {"live": "Live", "result": "Result due", "upcoming": "Upcoming",
+                 "finished": "Finished"}
 SEARCH_MAX = 60
 
 
@@ -88,5 +91,6 @@ def register(app: Flask) -> None:
     """The words and helpers the list's partials use (pages and pushed fragments alike)."""
     app.jinja_env.filters.update(round_label=round_label, search_text=search_text,
                                  group_letter=group_name, clock=clock)
-    app.jinja_env.globals.update(live_group_labels=GROUP_LABELS, no_filters=Filters(),
+    app.jinja_env.globals.update(live_group_labels=GROUP_LABELS, live_state_options=STATE_OPTIONS,
+                                 no_filters=Filters(),
                                  live_board=live_matches.board)
