@@ -30,15 +30,18 @@ log = logging.getLogger(__name__)
 # fragments are rendered only for rooms someone watches (see `render`).
 Fragment = str | Callable[[], str]
 Renderer = Callable[[Event], dict[str, Fragment]]
-_RENDERERS: dict[str, Renderer] = {}
+# Several renderers may serve one event type (each its own regions); their fragments for a
+# room are concatenated in registration order into that room's one message.
+_RENDERERS: dict[str, list[Renderer]] = {}
 
 
 def renderer(*event_types: str) -> Callable[[Renderer], Renderer]:
-    """Register the function that renders events of `event_types`."""
+    """Register `fn` as one of the functions that render events of `event_types`."""
 
     def register(fn: Renderer) -> Renderer:
         for event_type in event_types:
-            _RENDERERS[event_type] = fn
+            if fn not in _RENDERERS.setdefault(event_type, []):
+                _RENDERERS[event_type].append(fn)
         return fn
 
     return register
@@ -46,12 +49,16 @@ def renderer(*event_types: str) -> Callable[[Renderer], Renderer]:
 
 def render(event: Event, wanted: Callable[[str], bool] | None = None) -> dict[str, str]:
     """The fragments of `event` by room ({} for event types nobody renders), only for the
-    rooms `wanted` accepts (all when None)."""
-    fn = _RENDERERS.get(event.type)
-    if fn is None:
-        return {}
-    return {room: fragment() if callable(fragment) else fragment
-            for room, fragment in fn(event).items() if wanted is None or wanted(room)}
+    rooms `wanted` accepts (all when None), asked once per room."""
+    parts: dict[str, list[str]] = {}
+    accepted: dict[str, bool] = {}
+    for fn in _RENDERERS.get(event.type, ()):
+        for room, fragment in fn(event).items():
+            if room not in accepted:
+                accepted[room] = wanted is None or wanted(room)
+            if accepted[room]:
+                parts.setdefault(room, []).append(fragment() if callable(fragment) else fragment)
+    return {room: "".join(html) for room, html in parts.items()}
 
 
 def message(seq: int, html: str) -> str:
@@ -163,3 +170,7 @@ def _bracket_region(tournament: Tournament) -> str:
     return render_template("partials/bracket_region.html", bracket=bracket,
                            drawing=saved_drawing(bracket), oob=True,
                            playoff_drawing=saved_drawing(playoffs) if playoffs else None)
+
+
+# Renderers of other modules register themselves at import: importing fragments loads them.
+from app.realtime import live_regions  # noqa: E402, F401  (needs `renderer` defined above)

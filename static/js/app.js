@@ -74,20 +74,49 @@
   document.addEventListener("htmx:before:swap", function (e) {
     var el = liveSocket(e.target);
     if (!el) return;
-    el._liveSwapped = (e.detail.tasks || []).filter(function (task) {
+    var targets = (e.detail.tasks || []).filter(function (task) {
       return task.type === "oob" && task.target && task.target.id;
-    }).map(function (task) { return task.target.id; });
+    }).map(function (task) { return task.target; });
+    el._liveSwapped = targets.map(function (t) { return t.id; });
+    el._liveBefore = {};
+    targets.forEach(function (t) { el._liveBefore[t.id] = partsOf(t); });
   });
+
+  // A region with data-live-parts (a list, counters) flashes only its [data-live-key] parts
+  // whose key changed or that are new, not the whole region; <details id> keep their state.
+  function partsOf(region) {
+    var parts = {keys: {}, open: {}};
+    region.querySelectorAll("[data-live-key]").forEach(function (part, i) {
+      parts.keys[part.id || "#" + i] = part.dataset.liveKey;
+    });
+    region.querySelectorAll("details[id]").forEach(function (d) { parts.open[d.id] = d.open; });
+    return parts;
+  }
+
+  function flash(element) {
+    element.classList.add("flash-update");
+    setTimeout(function () { element.classList.remove("flash-update"); }, 1300);
+  }
 
   document.addEventListener("htmx:after:swap", function (e) {
     var el = liveSocket(e.target);
-    if (!el || !el._liveNew) return;
+    if (!el) return;
     (el._liveSwapped || []).forEach(function (id) {
       var swapped = document.getElementById(id);
+      var before = (el._liveBefore || {})[id];
       if (!swapped) return;
-      swapped.classList.add("flash-update");
-      setTimeout(function () { swapped.classList.remove("flash-update"); }, 1300);
+      if (before) {
+        swapped.querySelectorAll("details[id]").forEach(function (d) {
+          if (d.id in before.open) d.open = before.open[d.id];
+        });
+      }
+      if (!el._liveNew) return;
+      if (!swapped.hasAttribute("data-live-parts") || !before) return flash(swapped);
+      swapped.querySelectorAll("[data-live-key]").forEach(function (part, i) {
+        if (before.keys[part.id || "#" + i] !== part.dataset.liveKey && !part.hidden) flash(part);
+      });
     });
+    el._liveBefore = null;
   });
 
   // Parts of a page that depend on the viewer are never pushed: they carry data-refresh-src
@@ -188,3 +217,67 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The live matches list (templates/pages/public/matches.html): its filter form works without
+// JavaScript (a GET); here it filters as the viewer types, and again after every push, since
+// the pushed list is the same unfiltered one for everyone. The rule is live_view.Filters.shows.
+(function () {
+  "use strict";
+
+  function applyLiveFilter() {
+    var form = document.querySelector("form[data-live-filter]");
+    var list = form && document.getElementById(form.dataset.liveFilter);
+    if (!list) return;
+    var state = form.elements.state.value;
+    var round = form.elements.round.value;
+    var q = form.elements.q.value.trim().split(/\s+/).join(" ").toLowerCase();
+    var any = false;
+    list.querySelectorAll("[data-live-group]").forEach(function (group) {
+      var shown = 0;
+      group.querySelectorAll("[data-group]").forEach(function (row) {
+        row.hidden = !((!state || row.dataset.group === state) &&
+                       (!round || row.dataset.round === round) &&
+                       (!q || row.dataset.entrants.indexOf(q) >= 0));
+        if (!row.hidden) shown++;
+      });
+      group.hidden = shown === 0;
+      any = any || shown > 0;
+    });
+    var empty = list.querySelector("[data-live-empty]");
+    if (empty) empty.hidden = any;
+  }
+
+  function remember(form) {
+    var url = new URL(window.location.href);
+    ["q", "state", "round"].forEach(function (name) {
+      var value = form.elements[name].value.trim();
+      if (value) url.searchParams.set(name, value); else url.searchParams.delete(name);
+    });
+    history.replaceState(null, "", url.toString());
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-live-filter]");
+    if (!form) return;
+    function update() { applyLiveFilter(); remember(form); }
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
+  });
+  document.addEventListener("htmx:after:swap", applyLiveFilter);
+
+  // Short times (`clock` in app/web/public/live_view.py) in the viewer's own zone.
+  function localizeClocks() {
+    document.querySelectorAll('time[datetime][data-local="clock"]').forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.title = d.toLocaleString();
+      el.textContent = d.toLocaleString(undefined, {
+        day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"
+      });
+      el.dataset.local = "clock-done";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", localizeClocks);
+  document.addEventListener("htmx:after:swap", localizeClocks);
+})();

@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Game
-from app.services import permissions, tournaments
+from app.services import live_matches, permissions, tournaments
 from app.web.access import ANYONE, TOURNAMENT_VIEWER, requires
+from app.web.public import live_view
 from app.web.registrations.context import page_context
 
 bp = Blueprint("public", __name__)
+bp.record_once(lambda state: live_view.register(state.app))
 
 
 @bp.get("/")
@@ -37,4 +39,15 @@ def tournament(tournament):
     """A tournament's overview, rules, schedule and participants."""
     return render_template("pages/public/tournament.html", tournament=tournament,
                            is_staff=permissions.can_coordinate(current_user, tournament),
+                           board=live_matches.board(tournament),
                            **page_context(tournament, current_user))
+
+
+@bp.get("/t/<slug>/matches")
+@requires(TOURNAMENT_VIEWER)
+def matches(tournament):
+    """The matches live, about to start, waiting for a result or just finished; filterable."""
+    board = live_matches.board(tournament)
+    filters, said = live_view.parse(request.args, board)
+    return render_template("pages/public/matches.html", tournament=tournament, board=board,
+                           filters=filters, said=said)

@@ -1,0 +1,61 @@
+"""The spectator regions through the real server: a finished match reaches the overview and
+the live list of the tournament's room, and each step of a match reaches its timeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.models import Status, Visibility
+from app.services import brackets, matches
+from app.services import match_control as control
+from tests.integration.test_bracket_generation import generate
+from tests.integration.test_matches import play, row, side_user
+from tests.integration.test_registrations import do
+from tests.web.test_live_pages import region_of
+from tests.web.test_realtime import connect, receive_until
+
+
+@pytest.fixture
+def cup(make_tournament):
+    return make_tournament("live-socket-cup", status=Status.LIVE, visibility=Visibility.PUBLIC)
+
+
+@pytest.fixture
+def bracket(cup, make_field, organizer):
+    """A finalized 8-entrant single elimination."""
+    make_field(cup, 8)
+    made = generate(organizer, cup)
+    do(lambda: brackets.finalize(organizer, cup, made.version))
+    return made
+
+
+def test_a_finished_match_reaches_the_overview_and_the_live_list(live_server, cup, bracket):
+    first = row(bracket, 0)
+    ws, _ = connect(live_server, f"tournament:{cup.id}")
+    try:
+        play(first)
+        message = receive_until(ws, lambda m: "live-matches" in m and "Recently finished" in m
+                                and f'id="liverow-{first.id}"' in m)
+        listed = region_of(message, "live-matches")
+        finished = listed[listed.index('data-live-group="finished"'):]
+        assert f'id="liverow-{first.id}"' in finished and "live-row__side--won" in finished
+        assert "<dt>Matches played</dt><dd>1 / 7</dd>" in region_of(message, "overview")
+    finally:
+        ws.close()
+
+
+def test_every_step_of_a_match_reaches_its_timeline(live_server, cup, bracket):
+    first = row(bracket, 0)
+    player = side_user(first, 0)
+    name = matches.registrations_of(first)[0].name
+    ws, _ = connect(live_server, f"match:{first.id}")
+    try:
+        do(lambda: control.check_in(player, first, first.version))
+        message = receive_until(ws, lambda m: f"{name} checked in." in m)
+        assert f'id="match-{first.id}-timeline"' in message
+        do(lambda: control.check_in(side_user(first, 1), first, first.version))
+        play(first)
+        done = receive_until(ws, lambda m: "confirmed" in m and "match-panel--completed" in m)
+        assert done.count("<li>") >= 4  # both check-ins, the report, the confirmation
+    finally:
+        ws.close()
