@@ -66,8 +66,9 @@ def report(actor: User, match: Match, games: Sequence[Sequence[int]], expected_v
     if waiting:
         return _counter_report(actor, tournament, match, waiting[0], side, games, score, links,
                                screenshots)
-    target = transition(match.state, Action.REPORT)
     now = utcnow()
+    progression.open_if_due(tournament, match, now)  # no match check-in: its time has come
+    target = transition(match.state, Action.REPORT)
     if match.state == MatchState.READY:
         match.started_at = now
         actions.timeline_entry(actor, match, "started", implicit=True)

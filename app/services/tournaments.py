@@ -72,6 +72,7 @@ class TournamentInput:
     third_place_match: bool = False
     grand_final: GrandFinal = GrandFinal.SINGLE
     auto_confirm_hours: int = 24
+    match_checkin: bool = True
     match_checkin_minutes: int = 15
     auto_forfeit_no_shows: bool = False
     entry_fee: int = 0
@@ -273,6 +274,10 @@ def update(actor: User, tournament: Tournament, data: TournamentInput,
         events.record("tournament_updated", tournament_id=tournament.id)
         if {"entry_fee", "capacity"} & changes.keys():
             registrations.settings_changed(tournament)
+        if "match_checkin" in changes and tournament.status == Status.LIVE:
+            from app.services import match_progression  # (it imports this module)
+
+            match_progression.checkin_setting_changed(tournament)
     return changes
 
 
