@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select, type_coerce
 
 from app.brackets.model import Bracket as Structure
 from app.brackets.model import Format as EngineFormat
@@ -37,8 +37,13 @@ INITIAL_STATE = {
 _STRUCTURE_COLUMNS = (Match.number, Match.side, Match.round, Match.position, Match.best_of,
                       Match.source_a, Match.source_b, Match.winner_to, Match.winner_to_slot,
                       Match.loser_to, Match.loser_to_slot, Match.group, Match.reset_of)
-_STATE_COLUMNS = (Match.seed_a, Match.seed_b, Match.status, Match.winner_seed,
-                  Match.loser_seed, Match.outcome, Match.score_a, Match.score_b)
+# The status as its stored text (the engine's value): 500 rows are read per result, and
+# turning each into a model enum and then an engine enum cost more than the query.
+_STATE_COLUMNS = (Match.seed_a, Match.seed_b, type_coerce(Match.status, String),
+                  Match.winner_seed, Match.loser_seed, Match.outcome, Match.score_a,
+                  Match.score_b)
+_STATUSES = {status.value: status for status in EngineStatus}
+_OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 _structures: OrderedDict[tuple, Structure] = OrderedDict()
 _lock = threading.Lock()
 
@@ -48,8 +53,9 @@ def load_play(bracket: Bracket) -> tuple[Structure, Play]:
     structure = structure_of(bracket)
     rows = db.session.execute(select(*_STATE_COLUMNS).where(Match.bracket_id == bracket.id)
                               .order_by(Match.number)).all()
-    states = [EngineState([a, b], EngineStatus(status.value), winner, loser,
-                          Outcome(outcome) if outcome else None,
+    statuses, outcomes = _STATUSES, _OUTCOMES
+    states = [EngineState([a, b], statuses[status], winner, loser,
+                          outcomes[outcome] if outcome else None,
                           (score_a, score_b) if score_a is not None else None)
               for a, b, status, winner, loser, outcome, score_a, score_b in rows]
     return structure, Play(structure, states, (bracket.settings or {}).get("disqualified", []))

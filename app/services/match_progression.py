@@ -20,7 +20,6 @@ from app.extensions import db
 from app.models import (
     Bracket,
     Match,
-    MatchEvent,
     MatchState,
     MatchStatus,
     Registration,
@@ -32,7 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, bracket_rows, brackets, stages, tournaments
+from app.services import audit, bracket_rows, brackets, match_log, stages, tournaments
 from app.services.errors import IllegalTransition
 from app.services.match_rules import Action, transition
 
@@ -57,13 +56,15 @@ def apply(actor: User | None, tournament: Tournament, bracket: Bracket, operatio
     if play.disqualified != set(bracket.settings.get("disqualified", [])):
         bracket.settings = {**bracket.settings, "disqualified": sorted(play.disqualified)}
     now = utcnow()
+    followed = []
     for number in touched:
         if number != acted:
             row = by_number[number]
             follow(tournament, row, before[number], now)
             # Its page updates too; the acting match's own event redraws the bracket.
-            events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
-                          state=row.state.value, follow=True)
+            followed.append(("match_updated", tournament.id,
+                             {"match_id": row.id, "state": row.state.value, "follow": True}))
+    match_log.outbox_soon(followed)
     _after(actor, tournament, bracket, play)
     return [by_number[n] for n in touched]
 
@@ -94,8 +95,7 @@ def arrive(tournament: Tournament, row: Match, now: datetime) -> None:
     _clear_play(row)
     opens = checkin_opens(tournament, row)
     row.state = opened_state(tournament) if opens is None or now >= opens else MatchState.SCHEDULED
-    db.session.add(MatchEvent(match_id=row.id, tournament_id=row.tournament_id,
-                              kind="entrants_known", data={"state": row.state.value}))
+    match_log.timeline(None, row, [("entrants_known", {"state": row.state.value})])
 
 
 def checkin_opens(tournament: Tournament, row: Match) -> datetime | None:
@@ -129,8 +129,7 @@ def open_if_due(tournament: Tournament, row: Match, now: datetime) -> bool:
     if opens is not None and now < opens:
         return False
     row.state = transition(row.state, Action.PLAY_OPENS)
-    db.session.add(MatchEvent(match_id=row.id, tournament_id=row.tournament_id,
-                              kind="play_opened", data={}))
+    match_log.timeline(None, row, [("play_opened", {})])
     return True
 
 
@@ -147,8 +146,7 @@ def checkin_setting_changed(tournament: Tournament) -> int:
         .with_for_update().execution_options(populate_existing=True)))
     for row in waiting:
         row.state = MatchState.READY
-        db.session.add(MatchEvent(match_id=row.id, tournament_id=row.tournament_id,
-                                  kind="check_in_dropped", data={}))
+        match_log.timeline(None, row, [("check_in_dropped", {})])
         events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
                       state=row.state.value, follow=True)
     return len(waiting)
