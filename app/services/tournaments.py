@@ -164,6 +164,9 @@ def validate(data: TournamentInput, existing: Tournament | None = None) -> dict[
         errors["auto_confirm_hours"] = "Between 1 and 168 hours."
     if not 0 <= data.match_checkin_minutes <= MAX_MATCH_CHECKIN_MINUTES:
         errors["match_checkin_minutes"] = f"Between 0 and {MAX_MATCH_CHECKIN_MINUTES} minutes."
+    if data.auto_forfeit_no_shows and not data.match_checkin:
+        errors["auto_forfeit_no_shows"] = ("Without match check-in nobody is a no-show by the "
+                                           "clock: untick this, staff forfeit by hand.")
     errors.update(_money_errors(data))
     return errors
 

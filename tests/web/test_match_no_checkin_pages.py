@@ -28,6 +28,10 @@ def test_the_organizer_turns_match_check_in_off_on_the_edit_form(client, organiz
     assert '<input id="match_checkin" name="match_checkin" type="checkbox"' in edit
     audit = db.session.query(AuditLog).filter_by(action="tournament.updated").one()
     assert "match_checkin" in audit.meta["changed"]
+    refused = client.post("/manage/t/spring-cup/edit", data={**data, "auto_forfeit_no_shows": "y"})
+    assert refused.status_code == 400 and "nobody is a no-show" in refused.get_data(as_text=True)
+    db.session.refresh(tournament)
+    assert tournament.auto_forfeit_no_shows is False
 
 
 def test_without_check_in_the_players_report_and_confirm_from_the_page(app, make_tournament,
