@@ -44,6 +44,8 @@ _STATE_QUERY = (select(Match.seed_a, Match.seed_b, Match.status, Match.winner_se
                        Match.loser_seed, Match.outcome, Match.score_a, Match.score_b)
                 .where(Match.bracket_id == bindparam("bracket_id")).order_by(Match.number))
 _STATE_SQL: dict[str, str] = {}  # the query compiled, by dialect
+_ROWS = select(Match).where(Match.bracket_id == bindparam("bracket_id"),
+                            Match.number.in_(bindparam("numbers", expanding=True)))
 _STATUSES = {status.value: status for status in EngineStatus}
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 _structures: OrderedDict[tuple, Structure] = OrderedDict()
@@ -116,8 +118,8 @@ def write_states(bracket: Bracket, play: Play, numbers: Sequence[int]) -> dict[i
     return those rows by number."""
     if not numbers:
         return {}
-    rows = {r.number: r for r in db.session.scalars(select(Match).where(
-        Match.bracket_id == bracket.id, Match.number.in_(list(numbers))))}
+    rows = {r.number: r for r in db.session.scalars(
+        _ROWS, {"bracket_id": bracket.id, "numbers": list(numbers)})}
     for number in numbers:
         for column, value in state_columns(play.states[number]).items():
             setattr(rows[number], column, value)

@@ -13,15 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import Bracket, Match, Status, Tournament, User
-from app.services import audit, match_log, matches, permissions, registrations, stages
+from app.services import audit, match_log, matches, permissions, stages
 from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid, NotAllowed
 
 REASON_MAX = 500
+# Built once (every action on PostgreSQL runs them): lock and re-read.
+_LOCK_TOURNAMENT = (select(Tournament).where(Tournament.id == bindparam("id"))
+                    .with_for_update(of=Tournament)  # not the joined game's row
+                    .execution_options(populate_existing=True))
+_LOCK_MATCH = (select(Match).where(Match.id == bindparam("id")).with_for_update()
+               .execution_options(populate_existing=True))
 
 
 def begin(match: Match, expected_version: int | None, *, advances: bool = True) -> Tournament:
@@ -37,11 +43,10 @@ def begin(match: Match, expected_version: int | None, *, advances: bool = True) 
     """
     tournament = db.session.get(Tournament, match.tournament_id)
     if not holds_write_lock():
-        if advances:
-            registrations.lock(tournament)
-        # Fetched, not just executed: the ORM refreshes `match` as it reads the row.
-        db.session.scalars(select(Match).where(Match.id == match.id).with_for_update()
-                           .execution_options(populate_existing=True)).one()
+        # Fetched, not just executed: the ORM refreshes the objects as it reads the rows.
+        if advances:  # as registrations.lock does
+            db.session.scalars(_LOCK_TOURNAMENT, {"id": tournament.id}).one()
+        db.session.scalars(_LOCK_MATCH, {"id": match.id}).one()
     if expected_version is not None and match.version != expected_version:
         raise matches.MatchChanged(match)
     require_live(tournament)

@@ -22,11 +22,14 @@ from app.realtime import events
 Entry = tuple[str, dict[str, Any]]  # a timeline entry: its kind and data
 Event = tuple[str, int | None, dict[str, Any]]  # an outbox event: type, tournament, payload
 _SOON = "match_outbox_soon"  # session.info key: events waiting for `outbox`
+# Built once, with their cache keys (they run on every action).
+_AUDIT, _TIMELINE = insert(AuditLog.__table__), insert(MatchEvent.__table__)
+_OUTBOX, _NOTIFICATIONS = insert(OutboxEvent.__table__), insert(Notification.__table__)
 
 
 def audit(row: dict[str, Any]) -> None:
     """One audit row (`services.audit.values`)."""
-    _execute(insert(AuditLog.__table__), [{**row, "created_at": utcnow()}])
+    _execute(_AUDIT, [{**row, "created_at": utcnow()}])
 
 
 def timeline(actor: User | None, match: Match, entries: Iterable[Entry]) -> None:
@@ -35,7 +38,7 @@ def timeline(actor: User | None, match: Match, entries: Iterable[Entry]) -> None
     rows = [{"match_id": match.id, "tournament_id": match.tournament_id, "actor_id": actor_id,
              "kind": kind, "data": data, "created_at": now} for kind, data in entries]
     if rows:
-        _execute(insert(MatchEvent.__table__), rows)
+        _execute(_TIMELINE, rows)
 
 
 def outbox_soon(rows: list[Event]) -> None:
@@ -54,7 +57,7 @@ def outbox(rows: list[Event]) -> None:
     if not rows:
         return
     now = utcnow()
-    _execute(insert(OutboxEvent.__table__), [
+    _execute(_OUTBOX, [
         {"type": type_, "tournament_id": tournament_id, "payload": payload, "created_at": now}
         for type_, tournament_id, payload in rows])
     db.session.info[events._PENDING] = True  # what events.record sets: publish after commit
@@ -65,7 +68,7 @@ def notifications(user_ids: Iterable[int], tournament_id: int, match_id: int, te
     rows = [{"user_id": u, "tournament_id": tournament_id, "match_id": match_id,
              "text": text[:300], "created_at": now} for u in sorted(set(user_ids))]
     if rows:
-        _execute(insert(Notification.__table__), rows)
+        _execute(_NOTIFICATIONS, rows)
 
 
 def _execute(statement: Any, rows: list[dict[str, Any]]) -> None:
@@ -78,7 +81,7 @@ def _write_waiting(session: Session) -> None:
         with session.no_autoflush:
             rows = session.info.pop(_SOON)
             now = utcnow()
-            session.connection().execute(insert(OutboxEvent.__table__), [
+            session.connection().execute(_OUTBOX, [
                 {"type": t, "tournament_id": tid, "payload": p, "created_at": now}
                 for t, tid, p in rows])
             session.info[events._PENDING] = True

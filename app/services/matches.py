@@ -7,7 +7,7 @@ forfeits, disqualification, resets); `match_actions` holds the steps every actio
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -28,6 +28,18 @@ from app.services.errors import Conflict, NotFound
 from app.services.match_rules import FINISHED, STARTED
 
 _MEMO = "match_sides"  # session.info key: answers kept for the transaction
+# Statements every action runs, built once (with their cache keys) instead of per call.
+_SIDE_USERS = (
+    select(BracketEntrant.seed, Registration.user_id, RegistrationMember.user_id)
+    .join(Registration, Registration.id == BracketEntrant.registration_id)
+    .outerjoin(RegistrationMember, (RegistrationMember.registration_id == Registration.id)
+               & RegistrationMember.active)
+    .where(BracketEntrant.bracket_id == bindparam("bracket_id"),
+           BracketEntrant.seed.in_(bindparam("seeds", expanding=True))))
+_OPEN_REPORTS = (
+    select(ResultSubmission).where(ResultSubmission.match_id == bindparam("match_id"),
+                                   ResultSubmission.status == SubmissionStatus.PENDING)
+    .order_by(ResultSubmission.id).execution_options(populate_existing=True))
 REAL_RESULTS = ("played", "forfeit", "double_forfeit", "disqualified")
 
 
@@ -107,14 +119,8 @@ def side_users(match: Match) -> tuple[set[int], set[int]]:
         seeds = [s for s in (match.seed_a, match.seed_b) if s]
         found: dict[int, set[int]] = {}
         if seeds:
-            member = (RegistrationMember.registration_id == Registration.id) & \
-                RegistrationMember.active
             for seed, owner, user_id in db.session.execute(
-                    select(BracketEntrant.seed, Registration.user_id, RegistrationMember.user_id)
-                    .join(Registration, Registration.id == BracketEntrant.registration_id)
-                    .outerjoin(RegistrationMember, member)
-                    .where(BracketEntrant.bracket_id == match.bracket_id,
-                           BracketEntrant.seed.in_(seeds))):
+                    _SIDE_USERS, {"bracket_id": match.bracket_id, "seeds": seeds}):
                 users = found.setdefault(seed, {owner})
                 if user_id is not None:
                     users.add(user_id)
@@ -134,10 +140,7 @@ def _forget(session: Session) -> None:
 
 def open_reports(match: Match) -> list[ResultSubmission]:
     """Reports of this match still waiting (PENDING), oldest first."""
-    return list(db.session.scalars(select(ResultSubmission).where(
-        ResultSubmission.match_id == match.id,
-        ResultSubmission.status == SubmissionStatus.PENDING).order_by(ResultSubmission.id)
-        .execution_options(populate_existing=True)))
+    return list(db.session.scalars(_OPEN_REPORTS, {"match_id": match.id}))
 
 
 def timeline(match: Match) -> list[MatchEvent]:
