@@ -1,7 +1,13 @@
-"""Result throughput through HTTP: check-in → report → confirm → advance, 8 concurrent clients.
+"""Result throughput through HTTP: report → confirm → advance, 8 concurrent clients.
 
 Run: .venv/bin/python bench/results.py [--entrants 256] [--clients 8]
-     [--databases sqlite,postgresql] [--web-concurrency 1] [--no-follow] [--profile DIR]
+     [--databases sqlite,postgresql] [--flows report,check-in] [--web-concurrency 1]
+     [--no-follow] [--profile DIR]
+
+Two flows, each on its own fresh database: `report` (the primary figure, the goal's): a
+tournament whose players do not check in to each match, so per match side A POSTs its
+report and side B confirms; `check-in`: per-match check-in on (the default setting), so both
+sides POST check-in first (four POSTs per match).
 
 For each database: a fresh schema (a temporary SQLite file; on PostgreSQL a scratch database
 bench_results_<pid> on postgresql://postgres@127.0.0.1:5432, dropped afterwards), migrations
@@ -9,11 +15,12 @@ applied, a LIVE best-of-1 double elimination of N confirmed, checked-in players,
 finalized through app.services.brackets. Then a real gunicorn (gevent, the production config;
 PostgreSQL also with REDIS_URL=redis://127.0.0.1:6379/9, the production path for jobs and
 hubs) and C client threads, each on its own keep-alive connection, play the bracket to its
-champion through the player forms exactly as a browser does: both sides POST check-in, side A
-POSTs its report (multipart, as the page's form is), side B POSTs confirm; every POST carries
-the session's CSRF token and the match version, answers 303 and is followed by a GET of the
-match page (--no-follow: no GET; the version is then read from the database). A client takes
-the next playable match (both entrants known, SCHEDULED/CHECK_IN), read from the database
+champion through the player forms exactly as a browser does: (with check-in: both sides POST
+check-in,) side A POSTs its report (multipart, as the page's form is), side B POSTs confirm;
+every POST carries the session's CSRF token and the match version, answers 303 and is followed
+by a GET of the match page (--no-follow: no GET; the version is then read from the database).
+A client takes
+the next playable match (both entrants known, SCHEDULED/CHECK_IN/READY), read from the database
 read-only by the bench; the version of the next POST comes from the page the previous one
 redirected to (data-version), as the player's open page has it.
 
@@ -64,7 +71,8 @@ SLUG = "bench-results"
 GOAL_RATE = 100.0
 GOAL_P99_MS = 100.0
 STALL_SECONDS = 30.0
-PLAYABLE = ("SCHEDULED", "CHECK_IN")
+PLAYABLE = ("SCHEDULED", "CHECK_IN", "READY")
+FLOWS = ("report", "check-in")
 OPEN_STATES = ("PENDING", "SCHEDULED", "CHECK_IN", "READY", "LIVE", "PENDING_RESULT", "DISPUTED")
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')  # base.html, every page
 VERSION_RE = re.compile(r'data-version="(\d+)"')
@@ -150,8 +158,10 @@ class Field:
     matches: int  # rows in the bracket
 
 
-def prepare(db: Database, instance: str, entrants: int) -> Field:
-    """Migrate, fill a LIVE double elimination with `entrants` players, generate, finalize."""
+def prepare(db: Database, instance: str, entrants: int, checkin: bool) -> Field:
+    """Migrate, fill a LIVE double elimination with `entrants` players, generate, finalize.
+
+    `checkin`: the tournament's "players check in to each match" setting."""
     from flask_login.utils import _create_identifier
     from flask_migrate import upgrade
     from sqlalchemy import func, select
@@ -193,7 +203,8 @@ def prepare(db: Database, instance: str, entrants: int) -> Field:
                 slug=SLUG, name="Bench results", game_id=game.id,
                 format=Format.DOUBLE_ELIMINATION, capacity=max(entrants, 16),
                 status=Status.LIVE, starts_at=now - timedelta(minutes=5),
-                best_of=1, best_of_finals=1, created_by_id=organizer.id)
+                best_of=1, best_of_finals=1, created_by_id=organizer.id,
+                match_checkin=checkin)
             tournament.staff.append(StaffMember(user_id=organizer.id, role=StaffRole.ORGANIZER))
             sa.session.add(tournament)
             sa.session.flush()
@@ -492,15 +503,15 @@ class Queue:
         return False
 
 
-def play(browser: Browser, queue: Queue, field_: Field, slug: str) -> None:
+def play(browser: Browser, queue: Queue, field_: Field, slug: str, checkin: bool) -> None:
     """Take playable matches until the tournament is over: A wins 1–0, B confirms."""
     while (job := queue.next()) is not None:
         a, b = field_.players[job.seed_a], field_.players[job.seed_b]
         base = f"/t/{slug}/m/{job.match_id}"
         version = job.version
-        steps = [("check-in", a, {}), ("check-in", b, {}),
-                 ("report", a, {"game-1-a": "1", "game-1-b": "0", "links": ""}),
-                 ("confirm", b, {})]
+        steps = [("check-in", a, {}), ("check-in", b, {})] if checkin else []
+        steps += [("report", a, {"game-1-a": "1", "game-1-b": "0", "links": ""}),
+                  ("confirm", b, {})]
         for kind, player, fields in steps:
             for _attempt in range(3):
                 status, page = browser.post(kind, f"{base}/{kind}", player,
@@ -522,7 +533,8 @@ def play(browser: Browser, queue: Queue, field_: Field, slug: str) -> None:
 
 
 def run_play(address: str, db: Database, field_: Field, clients: int, follow: bool,
-             master: int, profile: Path | None, profile_format: str = "raw") -> dict:
+             master: int, profile: Path | None, profile_format: str = "raw",
+             checkin: bool = False) -> dict:
     stats, lock = Stats(), threading.Lock()
     # Each player's browser opens its first match page once: the session gets its CSRF token.
     players = list(field_.players.values())
@@ -558,7 +570,7 @@ def run_play(address: str, db: Database, field_: Field, clients: int, follow: bo
     busy0, total0 = machine_busy()
     bench_cpu = time.process_time()
     started = time.perf_counter()
-    _threads([lambda b=b: play(b, queue, field_, SLUG) for b in browsers])
+    _threads([lambda b=b: play(b, queue, field_, SLUG, checkin) for b in browsers])
     ended = stats.last_confirm or time.perf_counter()
     wall = time.perf_counter() - started
     bench_cpu = time.process_time() - bench_cpu
@@ -633,12 +645,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
 
 
-HEADER = (f"{'database':<11} {'web':>3} {'matches':>7} {'s':>6} {'matches/s':>9}  "
+HEADER = (f"{'database':<11} {'flow':<8} {'web':>3} {'matches':>7} {'s':>6} {'matches/s':>9}  "
           f"{'confirm p50/p99/max ms':>22}  {'report p50/p99':>14}  {'check-in p50/p99':>16}  "
           f"{'page p50/p99':>13} {'409':>4} {'5xx':>4}  {'CPU server/bench/all':>20}")
 
 
-def row(label: str, workers: int, result: dict) -> str:
+def row(label: str, flow: str, workers: int, result: dict) -> str:
     stats: Stats = result["stats"]
     lat = stats.latency
     rate = stats.completed / result["seconds"] if result["seconds"] > 0 else 0.0
@@ -653,7 +665,7 @@ def row(label: str, workers: int, result: dict) -> str:
     fivexx = sum(n for s, n in stats.statuses.items() if s >= 500)
     cpu = (f"{result['server_cpu'] * 100:.0f}%/{result['bench_cpu'] * 100:.0f}%/"
            f"{result['machine_cpu'] * 100:.0f}%")
-    return (f"{label:<11} {workers:>3} {stats.completed:>7} {result['seconds']:>6.2f} "
+    return (f"{label:<11} {flow:<8} {workers:>3} {stats.completed:>7} {result['seconds']:>6.2f} "
             f"{rate:>9.1f}  {confirm:>22}  {pair('report'):>14}  {pair('check-in'):>16}  "
             f"{pair('page'):>13} {stats.statuses.get(409, 0):>4} {fivexx:>4}  {cpu:>20}")
 
@@ -670,6 +682,9 @@ def main() -> None:
     parser.add_argument("--entrants", type=int, default=256)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--flows", default=",".join(FLOWS),
+                        help="report (no per-match check-in: the goal's figure) and/or "
+                             "check-in (both sides check in first)")
     parser.add_argument("--web-concurrency", default="1",
                         help="gunicorn worker processes, a comma list runs each (e.g. 1,2)")
     parser.add_argument("--no-follow", dest="follow", action="store_false",
@@ -684,9 +699,13 @@ def main() -> None:
     if any(k not in ("sqlite", "postgresql") for k in kinds) or args.entrants < 4:
         sys.exit("--databases: sqlite and/or postgresql; --entrants at least 4")
     concurrency = [int(w) for w in args.web_concurrency.split(",")]
+    flows = [f.strip() for f in args.flows.split(",") if f.strip()]
+    if any(f not in FLOWS for f in flows):
+        sys.exit("--flows: report and/or check-in")
     print(f"{args.entrants}-entrant double elimination (best of 1), played through HTTP by "
           f"{args.clients} client threads (keep-alive http.client, one connection each); per "
-          "match: 2 check-ins, report, confirm"
+          "match, flow 'report': report, confirm (no per-match check-in; the goal's figure); "
+          "flow 'check-in': 2 check-ins, report, confirm"
           + (", each 303 followed by a GET of the match page" if args.follow else
              " (redirects not followed)"))
     print("gunicorn gevent, production config; PostgreSQL with REDIS_URL (RQ jobs, pub/sub); "
@@ -702,24 +721,26 @@ def main() -> None:
         if kind == "postgresql" and not postgres_reachable():
             problems.append("PostgreSQL at 127.0.0.1:5432 does not answer: not measured")
             continue
-        for workers in concurrency:
+        for flow, workers in [(f, w) for f in flows for w in concurrency]:
+            checkin = flow == "check-in"
             with tempfile.TemporaryDirectory() as instance, database(kind, instance) as db:
-                field_ = prepare(db, instance, args.entrants)
+                field_ = prepare(db, instance, args.entrants, checkin)
                 log = Path(instance) / "server.log"
                 jobs_before = _scheduled_jobs(db.redis_url)
                 try:
                     with server(db, instance, workers, log) as (address, master):
                         result = run_play(address, db, field_, args.clients, args.follow,
-                                          master, args.profile, args.profile_format)
+                                          master, args.profile, args.profile_format, checkin)
                 finally:
                     _drop_new_jobs(db.redis_url, jobs_before)
-                print(row(db.label, workers, result), flush=True)
+                print(row(db.label, flow, workers, result), flush=True)
                 found = verify(db, field_, result)
                 if found and log.exists():
                     tail = log.read_text(errors="replace").strip().splitlines()[-15:]
                     found += [f"{db.label}: server log: {line}" for line in tail]
                 problems += found
-                measured.append((db.label, workers, result))
+                if flow == "report":  # the goal is the report → confirm → advance flow
+                    measured.append((db.label, workers, result))
     print("(matches/s: confirmed matches over the whole play; latency: send to response of the "
           "POST, 'page': the GET after a 303)")
     print(f"(load average at the end {_load()})")

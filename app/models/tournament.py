@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Timestamped, utcnow
@@ -80,8 +80,11 @@ class Tournament(Timestamped, Base):
     # Registration and check-in rules.
     max_substitutes: Mapped[int] = mapped_column(default=2)
     auto_remove_no_shows: Mapped[bool] = mapped_column(default=False)
-    # Match operations: check-in opens this long before a match's scheduled time; no-shows
-    # at the scheduled time are forfeited automatically when the setting is on.
+    # Match operations: whether the two sides check in to each match (off: a match is READY
+    # as soon as its entrants are known, or at its scheduled time); check-in opens this long
+    # before a match's scheduled time; no-shows at the scheduled time are forfeited
+    # automatically when the setting is on.
+    match_checkin: Mapped[bool] = mapped_column(default=True, server_default=true())
     match_checkin_minutes: Mapped[int] = mapped_column(default=15, server_default=text("15"))
     auto_forfeit_no_shows: Mapped[bool] = mapped_column(default=False,
                                                         server_default=false())

@@ -13,24 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.models import (
-    Bracket,
-    Match,
-    MatchEvent,
-    Notification,
-    Status,
-    Tournament,
-    User,
-)
-from app.realtime import events
-from app.services import audit, matches, permissions, registrations, stages
+from app.models import Bracket, Match, Status, Tournament, User
+from app.services import audit, match_log, matches, permissions, stages
 from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid, NotAllowed
 
 REASON_MAX = 500
+# Built once (every action on PostgreSQL runs them): lock and re-read.
+_LOCK_TOURNAMENT = (select(Tournament).where(Tournament.id == bindparam("id"))
+                    .with_for_update(of=Tournament)  # not the joined game's row
+                    .execution_options(populate_existing=True))
+_LOCK_MATCH = (select(Match).where(Match.id == bindparam("id")).with_for_update()
+               .execution_options(populate_existing=True))
 
 
 def begin(match: Match, expected_version: int | None, *, advances: bool = True) -> Tournament:
@@ -40,20 +37,29 @@ def begin(match: Match, expected_version: int | None, *, advances: bool = True) 
     such writer per tournament, so progression never interleaves. An action that changes
     this match only (check-in, start, a first report) locks just its row, so the other
     matches of the tournament go on meanwhile. Both then hold the match row (the UPDATE takes
-    it), in the same order, so they never deadlock. (SQLite: one writer anyway.)
+    it), in the same order, so they never deadlock. On SQLite a request's transaction that
+    began with BEGIN IMMEDIATE holds the one write lock since before it read anything, so
+    what it read is current: the lock and the re-read would only repeat those reads.
     """
     tournament = db.session.get(Tournament, match.tournament_id)
-    if advances:
-        registrations.lock(tournament)
-    # Fetched, not just executed: the ORM refreshes `match` as it reads the row.
-    db.session.scalars(select(Match).where(Match.id == match.id).with_for_update()
-                       .execution_options(populate_existing=True)).one()
+    if not holds_write_lock():
+        # Fetched, not just executed: the ORM refreshes the objects as it reads the rows.
+        if advances:  # as registrations.lock does
+            db.session.scalars(_LOCK_TOURNAMENT, {"id": tournament.id}).one()
+        db.session.scalars(_LOCK_MATCH, {"id": match.id}).one()
     if expected_version is not None and match.version != expected_version:
         raise matches.MatchChanged(match)
     require_live(tournament)
     if not matches.bracket_of(match).finalized:
         raise Conflict("This bracket is not published yet; its matches cannot be played.")
     return tournament
+
+
+def holds_write_lock() -> bool:
+    """SQLite: this transaction began with BEGIN IMMEDIATE (`database.write_intent`), so no
+    one else writes until it ends and every row it read is as committed now. (Objects read in
+    an earlier transaction were expired by its commit or rollback, so they are read again.)"""
+    return bool(db.session.connection().info.get("holds_write_lock"))
 
 
 def require_live(tournament: Tournament) -> None:
@@ -109,29 +115,24 @@ def apply(actor: User | None, tournament: Tournament, match: Match, operation: A
 
 
 def timeline_entry(actor: User | None, match: Match, kind: str, **data: Any) -> None:
-    db.session.add(MatchEvent(match_id=match.id, tournament_id=match.tournament_id,
-                              actor_id=actor.id if actor else None, kind=kind, data=data))
+    match_log.timeline(actor, match, [(kind, data)])
 
 
 def record(actor: User | None, tournament: Tournament, match: Match, kind: str, *,
-            event: str = "match_updated", **data: Any) -> None:
-    """The audit row, the timeline entry and the outbox event of one action."""
+           event: str = "match_updated", before: Sequence[match_log.Entry] = (),
+           **data: Any) -> None:
+    """The audit row, the timeline entry (after the `before` ones) and the outbox event of one
+    action, in Core SQL (`match_log`)."""
     data = {k: v for k, v in data.items() if v is not None}
-    audit.record(actor, f"match.{kind}", match, tournament=tournament, number=match.number,
-                 **data)
-    timeline_entry(actor, match, kind, **data)
-    events.record(event, tournament_id=tournament.id, match_id=match.id,
-                  state=match.state.value)
+    match_log.audit(audit.values(actor, f"match.{kind}", match, tournament=tournament,
+                                 number=match.number, **data))
+    match_log.timeline(actor, match, [*before, (kind, data)])
+    match_log.outbox([(event, tournament.id, {"match_id": match.id,
+                                              "state": match.state.value})])
 
 
 def notify(tournament: Tournament, match: Match, sides: Sequence[int | None], text: str) -> None:
     """An in-app notice to every player of the given sides of `match`."""
-    regs = matches.registrations_of(match)
-    users: set[int] = set()
-    for side in sides:
-        if side is not None and regs[side] is not None:
-            users |= matches.users_of(regs[side])
-    if users:  # one statement for every recipient (nobody reads these rows back now)
-        db.session.execute(insert(Notification), [
-            {"user_id": u, "tournament_id": tournament.id, "match_id": match.id,
-             "text": text[:300]} for u in sorted(users)])
+    sets = matches.side_users(match)
+    users = {u for side in sides if side is not None for u in sets[side]}
+    match_log.notifications(users, tournament.id, match.id, text)

@@ -20,7 +20,7 @@ from app.realtime import events
 from app.services import audit, brackets, matches, permissions, registrations, results
 from app.services import match_actions as actions
 from app.services import match_progression as progression
-from app.services.errors import Conflict, Invalid, NotAllowed
+from app.services.errors import Conflict, IllegalTransition, Invalid, NotAllowed
 from app.services.match_rules import FINISHED, Action, transition, validate_links
 
 
@@ -28,6 +28,9 @@ def check_in(actor: User, match: Match, expected_version: int) -> Match:
     """A side says it is here; the second side's check-in makes the match READY."""
     tournament = actions.begin(match, expected_version, advances=False)
     side = actions.require_side(actor, match, "check in")
+    if not tournament.match_checkin:
+        raise IllegalTransition(f"{tournament.name} does not use match check-in: play the "
+                                "match and report the score.")
     transition(match.state, Action.CHECK_IN)
     opens = progression.checkin_opens(tournament, match)
     if opens is not None and utcnow() < opens:
@@ -49,6 +52,7 @@ def start(actor: User, match: Match, expected_version: int) -> Match:
     tournament = actions.begin(match, expected_version, advances=False)
     if matches.side_of(actor, match) is None:
         actions.require_staff(actor, tournament, "start this match")
+    progression.open_if_due(tournament, match, utcnow())  # no match check-in: its time came
     match.state = transition(match.state, Action.START)
     match.started_at = utcnow()
     actions.record(actor, tournament, match, "started")

@@ -20,7 +20,6 @@ from app.extensions import db
 from app.models import (
     Bracket,
     Match,
-    MatchEvent,
     MatchState,
     MatchStatus,
     Registration,
@@ -32,8 +31,9 @@ from app.models import (
     utcnow,
 )
 from app.realtime import events
-from app.services import audit, bracket_rows, brackets, stages, tournaments
+from app.services import audit, bracket_rows, brackets, match_log, stages, tournaments
 from app.services.errors import IllegalTransition
+from app.services.match_rules import Action, transition
 
 Operation = Callable[[Play], list[int]]
 
@@ -56,13 +56,15 @@ def apply(actor: User | None, tournament: Tournament, bracket: Bracket, operatio
     if play.disqualified != set(bracket.settings.get("disqualified", [])):
         bracket.settings = {**bracket.settings, "disqualified": sorted(play.disqualified)}
     now = utcnow()
+    followed = []
     for number in touched:
         if number != acted:
             row = by_number[number]
             follow(tournament, row, before[number], now)
             # Its page updates too; the acting match's own event redraws the bracket.
-            events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
-                          state=row.state.value, follow=True)
+            followed.append(("match_updated", tournament.id,
+                             {"match_id": row.id, "state": row.state.value, "follow": True}))
+    match_log.outbox_soon(followed)
     _after(actor, tournament, bracket, play)
     return [by_number[n] for n in touched]
 
@@ -86,19 +88,68 @@ def follow(tournament: Tournament, row: Match, slots_before: tuple, now: datetim
 
 
 def arrive(tournament: Tournament, row: Match, now: datetime) -> None:
-    """Both entrants are known: check-in opens now, or at its window before the scheduled time."""
+    """Both entrants are known: check-in opens now, or at its window before the scheduled time.
+
+    Without match check-in the match is READY at once, or SCHEDULED until its time.
+    """
     _clear_play(row)
     opens = checkin_opens(tournament, row)
-    row.state = MatchState.CHECK_IN if opens is None or now >= opens else MatchState.SCHEDULED
-    db.session.add(MatchEvent(match_id=row.id, tournament_id=row.tournament_id,
-                              kind="entrants_known", data={"state": row.state.value}))
+    row.state = opened_state(tournament) if opens is None or now >= opens else MatchState.SCHEDULED
+    match_log.timeline(None, row, [("entrants_known", {"state": row.state.value})])
 
 
 def checkin_opens(tournament: Tournament, row: Match) -> datetime | None:
-    """When check-in opens for this match (None: it has no scheduled time, so now)."""
+    """When check-in opens for this match (None: it has no scheduled time, so now).
+
+    Without match check-in: when it can be played, its scheduled time.
+    """
     if row.scheduled_at is None:
         return None
+    if not tournament.match_checkin:
+        return row.scheduled_at
     return row.scheduled_at - timedelta(minutes=tournament.match_checkin_minutes)
+
+
+def opened_state(tournament: Tournament) -> MatchState:
+    """The state a match with known entrants enters once its check-in (or play) opens."""
+    return MatchState.CHECK_IN if tournament.match_checkin else MatchState.READY
+
+
+def opening_action(tournament: Tournament) -> Action:
+    """The system action that moves a SCHEDULED match on when its window opens."""
+    return Action.OPEN_CHECK_IN if tournament.match_checkin else Action.PLAY_OPENS
+
+
+def open_if_due(tournament: Tournament, row: Match, now: datetime) -> bool:
+    """Without match check-in, a SCHEDULED match whose time has come is READY now (the time
+    decides, not the sweeper); True when it moved."""
+    if tournament.match_checkin or row.state != MatchState.SCHEDULED:
+        return False
+    opens = checkin_opens(tournament, row)
+    if opens is not None and now < opens:
+        return False
+    row.state = transition(row.state, Action.PLAY_OPENS)
+    match_log.timeline(None, row, [("play_opened", {})])
+    return True
+
+
+def checkin_setting_changed(tournament: Tournament) -> int:
+    """Match check-in was turned off while matches wait in CHECK_IN: they are READY now.
+
+    (Turned on, nothing moves: a READY match stays ready; the next ones check in.) The rows
+    are locked, so a check-in at the same moment is either seen here or sees the change.
+    """
+    if tournament.match_checkin:
+        return 0
+    waiting = list(db.session.scalars(select(Match).where(
+        Match.tournament_id == tournament.id, Match.state == MatchState.CHECK_IN)
+        .with_for_update().execution_options(populate_existing=True)))
+    for row in waiting:
+        row.state = MatchState.READY
+        match_log.timeline(None, row, [("check_in_dropped", {})])
+        events.record("match_updated", tournament_id=tournament.id, match_id=row.id,
+                      state=row.state.value, follow=True)
+    return len(waiting)
 
 
 def _clear_play(row: Match) -> None:

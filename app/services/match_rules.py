@@ -37,6 +37,9 @@ class Action(enum.StrEnum):
     RESET = "reset"  # staff: put a started or finished match back to READY
     SCHEDULE = "schedule"  # staff: set or change the time (CHECK_IN once its window is open)
     OPEN_CHECK_IN = "open_check_in"  # system: the check-in window of a scheduled match opened
+    # system, in a tournament without match check-in: the entrants are known (and the
+    # scheduled time, if any, has come), so the match can be played at once
+    PLAY_OPENS = "play_opens"
 
 
 A = Action
@@ -67,6 +70,8 @@ TRANSITIONS: dict[tuple[MatchState, Action], MatchState] = {
     (S.CHECK_IN, A.SCHEDULE): S.SCHEDULED,
     (S.READY, A.SCHEDULE): S.READY,
     (S.SCHEDULED, A.OPEN_CHECK_IN): S.CHECK_IN,
+    (S.PENDING, A.PLAY_OPENS): S.READY,
+    (S.SCHEDULED, A.PLAY_OPENS): S.READY,
 }
 
 
@@ -100,6 +105,8 @@ def _why(state: MatchState, action: Action) -> str:
         return "it has started; it can no longer be rescheduled"
     if action == A.OPEN_CHECK_IN:
         return "its check-in is not waiting to open"
+    if action == A.PLAY_OPENS:
+        return "it is not waiting for its entrants or its time"
     if action == A.CHECK_IN:
         return "both sides are checked in already" if state == S.READY else "check-in is over"
     if action in (A.START, A.REPORT):

@@ -42,7 +42,7 @@ def schedule(actor: User, match: Match, when: datetime, expected_version: int) -
     previous, match.scheduled_at = match.scheduled_at, when
     if target == MatchState.SCHEDULED:
         if utcnow() >= progression.checkin_opens(tournament, match):
-            target = transition(MatchState.SCHEDULED, Action.OPEN_CHECK_IN)
+            target = transition(MatchState.SCHEDULED, progression.opening_action(tournament))
         else:  # moved later: check-in opens again at the new time
             match.checked_in_a_at = match.checked_in_b_at = None
     match.state = target
@@ -134,8 +134,9 @@ def open_due_checkins(now: datetime) -> int:
             db.session.refresh(match)
             if match.state != MatchState.SCHEDULED:
                 continue  # another sweeper or a person got there first
-            match.state = transition(match.state, Action.OPEN_CHECK_IN)
-            actions.record(None, tournament, match, "check_in_opened")
+            match.state = transition(match.state, progression.opening_action(tournament))
+            actions.record(None, tournament, match, "check_in_opened" if tournament.match_checkin
+                           else "play_opened")
             opened += 1
     return opened
 
@@ -143,6 +144,8 @@ def open_due_checkins(now: datetime) -> int:
 def no_shows(match: Match, now: datetime | None = None) -> list[int] | None:
     """The sides that did not check in by the match's time; None while nobody can tell yet."""
     now = now or utcnow()
+    if not db.session.get(Tournament, match.tournament_id).match_checkin:
+        return None  # nobody checks in: the staff tell a no-show, not the clock
     if (match.state not in (MatchState.SCHEDULED, MatchState.CHECK_IN)
             or match.scheduled_at is None or now < match.scheduled_at):
         return None
@@ -175,6 +178,7 @@ def forfeit_due_no_shows(now: datetime) -> int:
         select(Match).join(Tournament, Tournament.id == Match.tournament_id)
         .join(Bracket, Bracket.id == Match.bracket_id).where(
             Tournament.status == Status.LIVE, Tournament.auto_forfeit_no_shows,
+            Tournament.match_checkin,
             Bracket.finalized_at.is_not(None),
             Match.state.in_([MatchState.SCHEDULED, MatchState.CHECK_IN]),
             Match.scheduled_at <= now).order_by(Match.id)))

@@ -7,7 +7,7 @@ forfeits, disqualification, resets); `match_actions` holds the steps every actio
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -28,6 +28,18 @@ from app.services.errors import Conflict, NotFound
 from app.services.match_rules import FINISHED, STARTED
 
 _MEMO = "match_sides"  # session.info key: answers kept for the transaction
+# Statements every action runs, built once (with their cache keys) instead of per call.
+_SIDE_USERS = (
+    select(BracketEntrant.seed, Registration.user_id, RegistrationMember.user_id)
+    .join(Registration, Registration.id == BracketEntrant.registration_id)
+    .outerjoin(RegistrationMember, (RegistrationMember.registration_id == Registration.id)
+               & RegistrationMember.active)
+    .where(BracketEntrant.bracket_id == bindparam("bracket_id"),
+           BracketEntrant.seed.in_(bindparam("seeds", expanding=True))))
+_OPEN_REPORTS = (
+    select(ResultSubmission).where(ResultSubmission.match_id == bindparam("match_id"),
+                                   ResultSubmission.status == SubmissionStatus.PENDING)
+    .order_by(ResultSubmission.id).execution_options(populate_existing=True))
 REAL_RESULTS = ("played", "forfeit", "double_forfeit", "disqualified")
 
 
@@ -91,32 +103,29 @@ def side_of(user: User | None, match: Match) -> int | None:
     """0 or 1 when `user` plays on that side of the match (roster member or registrant)."""
     if user is None or not user.is_authenticated:
         return None
-    regs = registrations_of(match)
-    _rosters([r for r in regs if r is not None])
-    for side, registration in enumerate(regs):
-        if registration is not None and user.id in users_of(registration):
+    for side, users in enumerate(side_users(match)):
+        if user.id in users:
             return side
     return None
 
 
-def users_of(registration: Registration) -> set[int]:
-    """The registrant and the active roster of `registration` (kept like `registrations_of`)."""
-    return _rosters([registration])[registration.id]
-
-
-def _rosters(registrations: list[Registration]) -> dict[int, set[int]]:
-    """`users_of` for several registrations, asking the database once for those not known."""
+def side_users(match: Match) -> tuple[set[int], set[int]]:
+    """The users of slots a and b (registrant and active roster; empty for a bye or an
+    undecided slot): who may act and whom to notify, in one query and no objects (every
+    action asks it; kept for the transaction like `registrations_of`)."""
+    key = ("side_users", match.bracket_id, match.seed_a, match.seed_b)
     memo = _memo()
-    missing = [r for r in registrations if ("users", r.id) not in memo]
-    if missing:
-        for r in missing:
-            memo[("users", r.id)] = {r.user_id}
-        for registration_id, user_id in db.session.execute(
-                select(RegistrationMember.registration_id, RegistrationMember.user_id).where(
-                    RegistrationMember.registration_id.in_([r.id for r in missing]),
-                    RegistrationMember.active)):
-            memo[("users", registration_id)].add(user_id)
-    return {r.id: memo[("users", r.id)] for r in registrations}
+    if key not in memo:
+        seeds = [s for s in (match.seed_a, match.seed_b) if s]
+        found: dict[int, set[int]] = {}
+        if seeds:
+            for seed, owner, user_id in db.session.execute(
+                    _SIDE_USERS, {"bracket_id": match.bracket_id, "seeds": seeds}):
+                users = found.setdefault(seed, {owner})
+                if user_id is not None:
+                    users.add(user_id)
+        memo[key] = (found.get(match.seed_a or -1, set()), found.get(match.seed_b or -1, set()))
+    return memo[key]
 
 
 def _memo() -> dict:
@@ -131,10 +140,7 @@ def _forget(session: Session) -> None:
 
 def open_reports(match: Match) -> list[ResultSubmission]:
     """Reports of this match still waiting (PENDING), oldest first."""
-    return list(db.session.scalars(select(ResultSubmission).where(
-        ResultSubmission.match_id == match.id,
-        ResultSubmission.status == SubmissionStatus.PENDING).order_by(ResultSubmission.id)
-        .execution_options(populate_existing=True)))
+    return list(db.session.scalars(_OPEN_REPORTS, {"match_id": match.id}))
 
 
 def timeline(match: Match) -> list[MatchEvent]:

@@ -123,11 +123,12 @@ def _todo(tournament: Tournament, match: Match, side: int, reporter: int | None)
         return "Waiting for the tournament to start"
     opens = progression.checkin_opens(tournament, match)
     if state == MatchState.SCHEDULED and (opens is None or utcnow() >= opens):
-        state = MatchState.CHECK_IN  # its check-in is open; the state moves at the first one
+        state = progression.opened_state(tournament)  # open; the state moves at the first act
     if state == MatchState.CHECK_IN:
         return "Check in now" if checked[side] is None else "Checked in; waiting for your opponent"
     if state == MatchState.READY:
-        return "Both here: start the match and report the score"
+        return ("Both here: start the match and report the score" if tournament.match_checkin
+                else "Play the match and report the score")
     if state == MatchState.LIVE:
         return "Playing: report the score when it is over"
     if state == MatchState.PENDING_RESULT:

@@ -66,17 +66,19 @@ def report(actor: User, match: Match, games: Sequence[Sequence[int]], expected_v
     if waiting:
         return _counter_report(actor, tournament, match, waiting[0], side, games, score, links,
                                screenshots)
-    target = transition(match.state, Action.REPORT)
     now = utcnow()
+    progression.open_if_due(tournament, match, now)  # no match check-in: its time has come
+    target = transition(match.state, Action.REPORT)
+    before: list = []
     if match.state == MatchState.READY:
         match.started_at = now
-        actions.timeline_entry(actor, match, "started", implicit=True)
+        before.append(("started", {"implicit": True}))
     deadline = now + timedelta(hours=tournament.auto_confirm_hours)
+    match.state = target  # before the submission's flush: the match row is written once
     submission = _submission(actor, match, side, games, score, links, screenshots,
                              deadline=deadline)
-    match.state = target
-    actions.record(actor, tournament, match, "reported", submission=submission.id,
-                   score=list(score), deadline=deadline.isoformat())
+    actions.record(actor, tournament, match, "reported", before=before,
+                   submission=submission.id, score=list(score), deadline=deadline.isoformat())
     actions.notify(tournament, match, [1 - side],
                    f"{matches.label(match)}: your opponent reported {score[0]}–{score[1]}. "
                    f"Confirm or reject it before {deadline:%d %b %H:%M} UTC, or it confirms "
@@ -112,14 +114,15 @@ def confirm(actor: User, match: Match, expected_version: int) -> Match:
     """The opponent (or staff) confirms the waiting report: the match is COMPLETED."""
     tournament = actions.begin(match, expected_version)
     transition(match.state, Action.CONFIRM)
-    pending = _waiting_report(match)
+    waiting = _waiting_reports(match)
+    pending = waiting[0]
     side = matches.side_of(actor, match)
     if side == pending.side:
         raise NotAllowed("Your side reported this result; your opponent confirms it.")
     if side is None:
         actions.require_staff(actor, tournament, "confirm this result")
     _complete(actor, tournament, match, pending, SubmissionStatus.CONFIRMED, "confirmed",
-              by_staff=side is None)
+              others_open=len(waiting) > 1, by_staff=side is None)
     return match
 
 
@@ -239,12 +242,16 @@ def correct(actor: User, match: Match, expected_version: int, *,
 
 def _complete(actor: User | None, tournament: Tournament, match: Match,
               submission: ResultSubmission, status: SubmissionStatus, kind: str,
-              **data: Any) -> None:
-    """Record `submission`'s score as the result: engine progression, rows, events."""
+              *, others_open: bool = True, **data: Any) -> None:
+    """Record `submission`'s score as the result: engine progression, rows, events.
+
+    `others_open=False`: the caller read, under the lock, that no other report waits.
+    """
     winner = match.seed_a if submission.score_a > submission.score_b else match.seed_b
     scores = (submission.score_a, submission.score_b)
     _decide(actor, submission, status)
-    progression.supersede_open_reports(match)
+    if others_open:
+        progression.supersede_open_reports(match)
     actions.apply(actor, tournament, match, lambda play: play.record(match.number, winner, scores))
     match.state = MatchState.COMPLETED
     match.state_reason = data.get("reason")
@@ -303,10 +310,14 @@ def supersede_confirmed(match: Match) -> None:
 
 
 def _waiting_report(match: Match) -> ResultSubmission:
+    return _waiting_reports(match)[0]
+
+
+def _waiting_reports(match: Match) -> list[ResultSubmission]:
     waiting = matches.open_reports(match)
     if not waiting:  # PENDING_RESULT always has one; say so plainly if not
         raise Conflict("There is no report waiting for confirmation.")
-    return waiting[0]
+    return waiting
 
 
 def _check_screenshots(screenshots: Sequence[uploads.Upload]) -> None:

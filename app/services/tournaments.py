@@ -72,6 +72,7 @@ class TournamentInput:
     third_place_match: bool = False
     grand_final: GrandFinal = GrandFinal.SINGLE
     auto_confirm_hours: int = 24
+    match_checkin: bool = True
     match_checkin_minutes: int = 15
     auto_forfeit_no_shows: bool = False
     entry_fee: int = 0
@@ -163,6 +164,9 @@ def validate(data: TournamentInput, existing: Tournament | None = None) -> dict[
         errors["auto_confirm_hours"] = "Between 1 and 168 hours."
     if not 0 <= data.match_checkin_minutes <= MAX_MATCH_CHECKIN_MINUTES:
         errors["match_checkin_minutes"] = f"Between 0 and {MAX_MATCH_CHECKIN_MINUTES} minutes."
+    if data.auto_forfeit_no_shows and not data.match_checkin:
+        errors["auto_forfeit_no_shows"] = ("Without match check-in nobody is a no-show by the "
+                                           "clock: untick this, staff forfeit by hand.")
     errors.update(_money_errors(data))
     return errors
 
@@ -273,6 +277,10 @@ def update(actor: User, tournament: Tournament, data: TournamentInput,
         events.record("tournament_updated", tournament_id=tournament.id)
         if {"entry_fee", "capacity"} & changes.keys():
             registrations.settings_changed(tournament)
+        if "match_checkin" in changes and tournament.status == Status.LIVE:
+            from app.services import match_progression  # (it imports this module)
+
+            match_progression.checkin_setting_changed(tournament)
     return changes
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import Game, Match, Team, Tournament
@@ -80,8 +80,13 @@ def _published(objects: dict[str, Any]) -> bool:
     return bracket is not None and bracket.finalized
 
 
+# Built once: every page and action of a tournament runs it, and a statement object kept
+# keeps its cache key too (building both each time cost more than the query).
+_BY_SLUG = select(Tournament).where(Tournament.slug == bindparam("slug"))
+
+
 def _tournament(slug: str) -> Tournament | None:
-    return db.session.scalar(select(Tournament).where(Tournament.slug == slug))
+    return db.session.scalar(_BY_SLUG, {"slug": slug})
 
 
 def _team(team_id: int) -> Team | None:

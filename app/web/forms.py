@@ -97,7 +97,8 @@ def versioned_action(form: FlaskForm, action: Callable[[], T], *, said: str, tar
     """
     done, value, status = attempt(form, action, refusals=refusals)
     if done:
-        flash(said, "success")
+        if said:  # (empty: the target page says it, e.g. from its URL; no session write)
+            flash(said, "success")
         return redirect(target, 303)
     if value is None and form.version.errors:  # no version: not sent from our page
         return page(status=status, notice=Invalid(reload))

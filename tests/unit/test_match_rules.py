@@ -44,6 +44,8 @@ EXPECTED = {
     (S.CHECK_IN, A.SCHEDULE): S.SCHEDULED,
     (S.READY, A.SCHEDULE): S.READY,
     (S.SCHEDULED, A.OPEN_CHECK_IN): S.CHECK_IN,
+    (S.PENDING, A.PLAY_OPENS): S.READY,  # a tournament without match check-in
+    (S.SCHEDULED, A.PLAY_OPENS): S.READY,
 }
 
 

@@ -17,8 +17,8 @@ def form_data(game, **overrides) -> dict:
     data = {"name": "Friday Fights", "slug": "", "game": game.id, "format": "single_elimination",
             "team_based": "team", "capacity": 16, "visibility": "public", "timezone": "UTC",
             "starts_at": start, "best_of": 1, "best_of_finals": 3, "grand_final": "single",
-            "auto_confirm_hours": 24, "match_checkin_minutes": 15, "entry_fee": 0,
-            "prize_pool": 0, "prize_mode": "percent", "prize_distribution": "",
+            "auto_confirm_hours": 24, "match_checkin": "y", "match_checkin_minutes": 15,
+            "entry_fee": 0, "prize_pool": 0, "prize_mode": "percent", "prize_distribution": "",
             "request_key": "form-key-1"}
     data.update(overrides)
     return data

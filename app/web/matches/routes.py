@@ -19,6 +19,11 @@ from app.web.matches import view
 from app.web.matches.forms import RELOAD, ActionForm, ReasonForm, ReportForm, games_of
 
 bp = Blueprint("matches", __name__)
+# What the match page says after a side's action (`?done=`): fixed texts, never the URL's.
+DONE = {"checked-in": "You are checked in.", "started": "The match is live. Good luck!",
+        "reported": "Score reported: your opponent confirms it.",
+        "confirmed": "Result confirmed.",
+        "rejected": "Report rejected; the staff will settle the result."}
 bp.add_app_template_global(view.STATE_LABELS, "state_labels")
 
 
@@ -26,7 +31,7 @@ bp.add_app_template_global(view.STATE_LABELS, "state_labels")
 @requires(MATCH_VIEWER)
 def show(tournament: Tournament, match: Match):
     """The match: its sides, state, score and timeline; a side's forms; live."""
-    return page(match)
+    return page(match, done=DONE.get(request.args.get("done", "")))
 
 
 @bp.get("/t/<slug>/m/<int:match_id>/seat")
@@ -41,7 +46,7 @@ def seat(tournament: Tournament, match: Match):
 def check_in(tournament: Tournament, match: Match):
     """A side says it is here."""
     return _act(tournament, match, ActionForm(), lambda f: match_control.check_in(
-        current_user, match, f.version.data), "You are checked in.")
+        current_user, match, f.version.data), "checked-in")
 
 
 @bp.post("/t/<slug>/m/<int:match_id>/start")
@@ -49,7 +54,7 @@ def check_in(tournament: Tournament, match: Match):
 def start(tournament: Tournament, match: Match):
     """Both sides are here: the match is live."""
     return _act(tournament, match, ActionForm(), lambda f: match_control.start(
-        current_user, match, f.version.data), "The match is live. Good luck!")
+        current_user, match, f.version.data), "started")
 
 
 @bp.post("/t/<slug>/m/<int:match_id>/report")
@@ -66,8 +71,8 @@ def report(tournament: Tournament, match: Match):
         return results.report(current_user, match, typed.games, f.version.data,
                               links=f.link_list(), screenshots=shots)
 
-    return _act(tournament, match, form, act, "Score reported: your opponent confirms it.",
-                refusals=(uploads.TooLarge,), typed=typed)
+    return _act(tournament, match, form, act, "reported", refusals=(uploads.TooLarge,),
+                typed=typed)
 
 
 @bp.post("/t/<slug>/m/<int:match_id>/confirm")
@@ -75,7 +80,7 @@ def report(tournament: Tournament, match: Match):
 def confirm(tournament: Tournament, match: Match):
     """The opponent confirms the reported score: the result is final."""
     return _act(tournament, match, ActionForm(), lambda f: results.confirm(
-        current_user, match, f.version.data), "Result confirmed.")
+        current_user, match, f.version.data), "confirmed")
 
 
 @bp.post("/t/<slug>/m/<int:match_id>/reject")
@@ -83,8 +88,7 @@ def confirm(tournament: Tournament, match: Match):
 def reject(tournament: Tournament, match: Match):
     """The opponent rejects the reported score with a reason: the staff settle it."""
     return _act(tournament, match, ReasonForm(prefix="reject"), lambda f: results.reject(
-        current_user, match, f.reason.data, f.version.data),
-        "Report rejected; the staff will settle the result.")
+        current_user, match, f.reason.data, f.version.data), "rejected")
 
 
 @bp.get("/t/<slug>/m/<int:match_id>/evidence/<int:submission_id>/<int:index>")
@@ -139,10 +143,12 @@ def notices_read():
 # --- the steps every action shares ---------------------------------------------------------
 
 
-def page(match: Match, *, status: int = 200, notice: Any = None, **forms: Any):
-    """The match page; after a refused form, with its errors and the match as it is now."""
+def page(match: Match, *, status: int = 200, notice: Any = None, done: str | None = None,
+         **forms: Any):
+    """The match page; after a refused form, with its errors and the match as it is now;
+    after a side's action, saying it was done (`done`)."""
     return render_template("pages/matches/match.html", panel=view.panel(match),
-                           notice=notice, **_seat_context(match, **forms)), status
+                           notice=notice, done=done, **_seat_context(match, **forms)), status
 
 
 def _seat_context(match: Match, **forms: Any) -> dict[str, Any]:
@@ -157,11 +163,15 @@ def _seat_context(match: Match, **forms: Any) -> dict[str, Any]:
 
 
 def _act(tournament: Tournament, match: Match, form: Any, action: Callable[[Any], Any],
-         said: str, *, refusals: tuple = (), typed: Any = None):
-    """Run a side's action; on a refusal show the page again, saying why, with the form."""
+         done: str, *, refusals: tuple = (), typed: Any = None):
+    """Run a side's action; on a refusal show the page again, saying why, with the form.
+
+    Done: the page it redirects to says so from its URL (`DONE`), not from a flash message,
+    which would write the session cookie on this answer and again on the page's.
+    """
     return versioned_action(
-        form, lambda: action(form), said=said, refusals=(Invalid, Conflict, *refusals),
-        target=url_for("matches.show", slug=tournament.slug, match_id=match.id),
+        form, lambda: action(form), said="", refusals=(Invalid, Conflict, *refusals),
+        target=url_for("matches.show", slug=tournament.slug, match_id=match.id, done=done),
         page=lambda **shown: page(match, **shown), kept=_kept(form, typed), reload=RELOAD)
 
 

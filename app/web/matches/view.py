@@ -99,6 +99,7 @@ class Seat:
     own_report: ResultSubmission | None = None
     lobby: list[tuple[str, str]] = field(default_factory=list)
     no_shows: list[int] | None = None
+    checkin: bool = True  # the tournament's players check in to each match
 
 
 def panel(match: Match) -> Panel:
@@ -127,7 +128,7 @@ def state_label(match: Match, tournament: Tournament, bracket: Bracket,
             tournament.status != Status.LIVE or not bracket.finalized):
         return "Waiting for the start"
     if match.state == MatchState.SCHEDULED and (opens is None or utcnow() >= opens):
-        return STATE_LABELS[MatchState.CHECK_IN]
+        return STATE_LABELS[progression.opened_state(tournament)]
     return STATE_LABELS[match.state]
 
 
@@ -145,11 +146,13 @@ def seat(match: Match, user: User | None) -> Seat:
     result.lobby = [(LOBBY_FIELDS.get(k, k), v) for k, v in (match.lobby or {}).items()]
     if side is None:
         return result
-    state = match.state
+    state, result.checkin = match.state, tournament.match_checkin
     opens = progression.checkin_opens(tournament, match)
+    if state == MatchState.SCHEDULED and (opens is None or utcnow() >= opens):
+        state = progression.opened_state(tournament)  # its window is open; the state follows
     checked = match.checked_in_a_at if side == 0 else match.checked_in_b_at
-    result.can_check_in = (allowed(state, Action.CHECK_IN) and checked is None
-                           and (opens is None or utcnow() >= opens))
+    result.can_check_in = (tournament.match_checkin and allowed(state, Action.CHECK_IN)
+                           and checked is None)
     result.can_start = allowed(state, Action.START)
     result.can_report = allowed(state, Action.REPORT)
     if state == MatchState.PENDING_RESULT:
@@ -204,6 +207,8 @@ def describe(event: MatchEvent, actor: str | None,
     texts = {
         "entrants_known": "Both entrants are known.",
         "check_in_opened": "Check-in opened.",
+        "play_opened": "Its time came: the match can be played.",
+        "check_in_dropped": "Match check-in was turned off: the match can be played.",
         "checked_in": f"{side_name or who} checked in.",
         "started": "The match started." if data.get("implicit") else f"{who} started the match.",
         "reported": f"{who} reported {score}.",

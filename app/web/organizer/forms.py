@@ -82,6 +82,7 @@ class TournamentForm(FlaskForm):
                               choices=[(g.value, label) for g, label in GRAND_FINAL_LABELS.items()])
     auto_confirm_hours = IntegerField("Auto-confirm results after (hours)",
                                       [InputRequired(), NumberRange(1, 168)], default=24)
+    match_checkin = BooleanField("Players check in to each match", default=True)
     match_checkin_minutes = IntegerField("Match check-in opens (minutes before each match)",
                                          [InputRequired(), NumberRange(0, 24 * 60)], default=15)
     auto_forfeit_no_shows = BooleanField("Forfeit no-shows automatically at the match's time")
@@ -121,6 +122,7 @@ def to_input(form: TournamentForm) -> TournamentInput:
         third_place_match=form.third_place_match.data,
         grand_final=GrandFinal(form.grand_final.data),
         auto_confirm_hours=form.auto_confirm_hours.data,
+        match_checkin=form.match_checkin.data,
         match_checkin_minutes=form.match_checkin_minutes.data,
         auto_forfeit_no_shows=form.auto_forfeit_no_shows.data, entry_fee=form.entry_fee.data,
         prize_pool=form.prize_pool.data, prize_mode=PrizeMode(form.prize_mode.data),
@@ -132,8 +134,8 @@ def fill_from(form: TournamentForm, tournament: Tournament) -> None:
     """Show a tournament's settings in the form, times in its own zone."""
     zone = _zone(tournament.timezone)
     for name in ("name", "slug", "description", "capacity", "best_of", "best_of_finals",
-                 "third_place_match", "auto_confirm_hours", "match_checkin_minutes",
-                 "auto_forfeit_no_shows", "entry_fee", "prize_pool"):
+                 "third_place_match", "auto_confirm_hours", "match_checkin",
+                 "match_checkin_minutes", "auto_forfeit_no_shows", "entry_fee", "prize_pool"):
         getattr(form, name).data = getattr(tournament, name)
     form.game.data = tournament.game_id
     form.format.data = tournament.format.value
