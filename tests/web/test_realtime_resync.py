@@ -192,7 +192,7 @@ def test_a_snapshot_holds_every_live_region_of_the_room(live_server, cup, make_f
     start_bracket(organizer, cup, 4, make_field)
     feed.prune(db.session, utcnow() + timedelta(days=2), 86400, 0)
     db.session.commit()
-    ws = websocket.create_connection(socket_url(live_server, room_of(cup), since=1),
+    ws = websocket.create_connection(socket_url(live_server, room_of(cup), since=0),
                                      timeout=TIMEOUT)
     snapshot = ws.recv()
     ws.close()
