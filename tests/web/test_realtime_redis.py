@@ -9,6 +9,7 @@ came through Redis pub/sub; while Redis is down they fall back to a 0.2 s poll.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import time
 import urllib.error
@@ -57,6 +58,13 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+    def freeze(self) -> None:
+        """Stop answering without closing connections (a hung host, not a refused port)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def subscribers(self) -> int:
         """How many listeners are subscribed to the outbox channel right now."""
@@ -189,3 +197,20 @@ def test_requests_keep_working_while_redis_is_down_and_fan_out_resumes_by_itself
             continue
     assert delivered, "fan-out through Redis did not resume after Redis came back"
     ws.close()
+
+
+def test_a_hung_redis_delays_a_request_by_the_publish_timeout_at_most(
+        app, pair, redis_server, make_tournament, organizer):
+    # Last in this module: after it, a's publisher pauses for a moment (OUTAGE_PAUSE).
+    a, _ = pair
+    cups = [make_tournament(f"hung-cup-{i}") for i in range(2)]
+    browser = Organizer(a, session_cookie(app, organizer))
+    status, before = browser.move(cups[0], Status.REGISTRATION, Status.CHECK_IN)
+    assert status == 302
+    redis_server.freeze()
+    try:
+        status, took = browser.move(cups[1], Status.REGISTRATION, Status.CHECK_IN)
+    finally:
+        redis_server.thaw()
+    assert status == 302
+    assert took < before + PUBLISH_TIMEOUT + 0.5
