@@ -112,6 +112,11 @@ class Hub:
             if since is None:
                 return fragments.message(current_sequence(db.session), "")
             events = missed(db.session, subscriber.tournament_ids, since)
+            # Authorized a moment ago, but access may have changed since `since` (and the
+            # hub's re-check may have run just before this socket joined): check again.
+            if (events is None or any(e.type in ACCESS_EVENTS for e in events)) \
+                    and not self.rooms.still_allowed(subscriber):
+                return fragments.message(since, "")  # the socket closes with 1008 next
             if events is None:
                 return self._snapshot(subscriber)
             seq, parts, seen = since, [], set()

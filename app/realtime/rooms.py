@@ -70,6 +70,11 @@ def owner(room: str) -> Tournament | None:
     return _OWNERS[parsed[0]](parsed[1])
 
 
+def _may_view(viewer_id: int | None, tournament: Tournament | None) -> bool:
+    user = db.session.get(User, viewer_id) if viewer_id is not None else None
+    return tournament is not None and permissions.can_view(user, tournament)
+
+
 class Rooms:
     """The registry of which sockets are in which room (one per hub)."""
 
@@ -137,13 +142,22 @@ class Rooms:
         for subscriber in affected:
             viewer = getattr(subscriber, "viewer_id", None)
             if viewer not in allowed:
-                user = db.session.get(User, viewer) if viewer is not None else None
-                allowed[viewer] = tournament is not None and permissions.can_view(
-                    user, tournament)
+                allowed[viewer] = _may_view(viewer, tournament)
             if not allowed[viewer]:
                 subscriber.close(NOT_ALLOWED, "this tournament is no longer open to you")
                 closed += 1
         return closed
+
+    @staticmethod
+    def still_allowed(subscriber: Subscriber) -> bool:
+        """Check one socket again (it may have joined just after `recheck` ran for an event
+        it then gets replayed); close it with 1008 when it may no longer watch."""
+        viewer = getattr(subscriber, "viewer_id", None)
+        for tournament_id in subscriber.tournament_ids:
+            if not _may_view(viewer, db.session.get(Tournament, tournament_id)):
+                subscriber.close(NOT_ALLOWED, "this tournament is no longer open to you")
+                return False
+        return True
 
     def __len__(self) -> int:
         with self._lock:

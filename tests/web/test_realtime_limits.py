@@ -255,3 +255,24 @@ def test_a_public_tournament_change_keeps_its_anonymous_sockets(live_server, tou
     receive_until(ws, lambda m: "badge--check_in" in m)
     assert is_open(ws)
     ws.close()
+
+
+@pytest.mark.parametrize("gap", ["replayed", "snapshot"])
+def test_a_socket_that_joins_just_after_its_tournament_turned_private_is_shut_out_too(
+        app, make_tournament, gap):
+    # Authorized a moment before the change, subscribed a moment after the hub re-checked:
+    # its catch-up covers the change, so it is checked again there, and gets no fragment.
+    from app.realtime.hub import Hub
+    from app.realtime.routes import LiveSocket
+
+    cup = make_tournament("racing-cup")
+    since = change(cup, status=Status.CHECK_IN)  # the outbox holds everything after `since`
+    if gap == "snapshot":
+        since += 1000  # a number from another outbox history: not replayable
+    late = LiveSocket(frozenset({room_of(cup)}), frozenset({cup.id}), limit=10)
+    change(cup, visibility=Visibility.PRIVATE)
+    hub = Hub(app)
+    hub.rooms.add(late)
+    first = hub.catch_up(late, since)
+    assert late.close_code == 1008
+    assert seq_of(first) == since and "tournament-" not in first
