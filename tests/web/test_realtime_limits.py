@@ -90,7 +90,8 @@ def try_connect(server: LiveServer, room: str) -> tuple[websocket.WebSocket, int
 @pytest.fixture(scope="module")
 def tight_server(settings) -> Iterator[LiveServer]:
     server = start_server(settings, extra_env={"WS_MAX_CONNECTIONS_PER_IP": str(PER_IP),
-                                               "WS_ROOM_CAPACITY": str(CAPACITY)})
+                                               "WS_ROOM_CAPACITY": str(CAPACITY),
+                                               "TRUST_PROXY": "1"})
     yield server
     server.stop()
 
@@ -224,6 +225,23 @@ def test_one_address_gets_at_most_its_cap_of_sockets_even_when_they_race(
     refused = websocket.create_connection(socket_url(tight_server, rooms[0]), timeout=TIMEOUT)
     assert close_frame(refused) == (1013, "Too many live connections from your address.")
     for ws in again:
+        ws.close()
+
+
+def test_behind_a_proxy_the_cap_counts_the_forwarded_client_address(
+        tight_server, make_tournament):
+    rooms = [room_of(make_tournament(f"proxy-cup-{i}")) for i in range(PER_IP)]
+
+    def via(client_ip: str, room: str) -> websocket.WebSocket:
+        return websocket.create_connection(socket_url(tight_server, room), timeout=TIMEOUT,
+                                           header=[f"X-Forwarded-For: {client_ip}"])
+
+    crowd = [via("203.0.113.7", room) for room in rooms]
+    assert all(seq_of(ws.recv()) >= 0 for ws in crowd)
+    assert close_frame(via("203.0.113.7", rooms[0]))[0] == 1013
+    neighbour = via("203.0.113.8", rooms[1])  # same proxy, another client: its own count
+    assert seq_of(neighbour.recv()) >= 0
+    for ws in [*crowd, neighbour]:
         ws.close()
 
 
