@@ -21,14 +21,14 @@ from flask import Flask
 from app.extensions import db
 from app.realtime import fragments
 from app.realtime.broker import HUB_KEY, Listener
-from app.realtime.feed import Event, Feed, current_sequence, missed
+from app.realtime.catchup import CatchUp
+from app.realtime.feed import Event, Feed
 from app.realtime.rooms import ACCESS_EVENTS, DEFAULT_CAPACITY, Rooms
 from app.realtime.subscriber import SERVICE_RESTART, Subscriber
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-SNAPSHOT_CACHE = 256  # rooms whose snapshot is kept
 _hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
 _start_lock = threading.Lock()
 
@@ -58,13 +58,12 @@ class Hub:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.rooms = Rooms(int(app.config.get("WS_ROOM_CAPACITY") or DEFAULT_CAPACITY))
+        self._catch_up = CatchUp(self.rooms, self._render)
         self.feed: Feed | None = None
         self.listener: Listener | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._failing = False
-        self._snapshots: dict[str, tuple[int, int, str]] = {}  # room -> (gen., seq., html)
-        self._generation = 0  # events dispatched so far
         self._poll = float(app.config.get("OUTBOX_POLL_SECONDS", 0.5))
         self._safety_poll = float(app.config.get("OUTBOX_SAFETY_POLL_SECONDS", 5.0))
 
@@ -102,50 +101,10 @@ class Hub:
         self.rooms.remove(subscriber)
 
     def catch_up(self, subscriber: Subscriber, since: int | None) -> str:
-        """A socket's first message: what it missed since `since`, or just the sequence;
-        a snapshot of its rooms when the gap cannot be replayed (see `feed.missed`).
-
-        Fragments show the current state, so an event rendered once stands for all
-        its repeats; the marker carries the newest sequence number replayed.
-        """
+        """A socket's first message: what it missed since `since` (or a snapshot of its
+        rooms when the gap cannot be replayed), or just the sequence (see `catchup`)."""
         with fragments.render_context(self.app):
-            if since is None:
-                return fragments.message(current_sequence(db.session), "")
-            events = missed(db.session, subscriber.tournament_ids, since)
-            # Authorized a moment ago, but access may have changed since `since` (and the
-            # hub's re-check may have run just before this socket joined): check again.
-            if (events is None or any(e.type in ACCESS_EVENTS for e in events)) \
-                    and not self.rooms.still_allowed(subscriber):
-                return fragments.message(since, "")  # the socket closes with 1008 next
-            if events is None:
-                return self._snapshot(subscriber)
-            seq, parts, seen = since, [], set()
-            for event in events:
-                seq = max(seq, event.id)
-                key = (event.type, event.tournament_id, repr(sorted(event.payload.items())))
-                if key not in seen:
-                    seen.add(key)
-                    rendered = self._render(event, subscriber.rooms.__contains__)
-                    parts.extend(rendered.values())
-        return fragments.message(seq, "".join(parts))
-
-    def _snapshot(self, subscriber: Subscriber) -> str:
-        # Taken after the subscriber joined its rooms: whatever commits from here on also
-        # reaches it live. Cached per room, since after an outage many sockets ask for the
-        # same room at once; any dispatched event (even one that committed late, under an
-        # older sequence number) makes the cache stale.
-        generation, seq = self._generation, current_sequence(db.session)
-        parts = []
-        for room in sorted(subscriber.rooms):
-            cached = self._snapshots.get(room)
-            if cached is None or cached[:2] != (generation, seq):
-                cached = (generation, seq, fragments.snapshot_of(room))
-                if generation == self._generation:
-                    if len(self._snapshots) >= SNAPSHOT_CACHE:
-                        self._snapshots.clear()
-                    self._snapshots[room] = cached
-            parts.append(cached[2])
-        return fragments.message(seq, "".join(parts))
+            return self._catch_up.first_message(subscriber, since)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -179,7 +138,7 @@ class Hub:
                     self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
-        self._generation += 1  # cached snapshots are stale now
+        self._catch_up.invalidate()  # cached first messages may lack this event
         if not self.rooms.watching(event.tournament_id):
             return  # nobody watches: render nothing
         if event.type in ACCESS_EVENTS:  # before rendering: no fragment to the shut out

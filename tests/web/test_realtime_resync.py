@@ -212,3 +212,27 @@ def test_a_since_from_another_outbox_history_gets_a_snapshot(live_server, cup):
     restored = ws.recv()
     ws.close()
     assert f'id="tournament-{cup.id}-status"' in restored
+
+
+def test_sockets_coming_back_together_share_one_rendered_catch_up(app, cup, monkeypatch):
+    # After a restart every socket of a room returns with the same `since`: one render.
+    from app.realtime import fragments as fragments_module
+    from app.realtime.hub import Hub
+    from app.realtime.routes import LiveSocket
+    from tests.web.test_realtime_limits import change
+
+    since = change(cup, status=Status.CHECK_IN)
+    change(cup, status=Status.LIVE)
+    renders = []
+    real_render = fragments_module.render
+    monkeypatch.setattr(fragments_module, "render",
+                        lambda *args, **kw: renders.append(1) or real_render(*args, **kw))
+    hub = Hub(app)
+    sockets = [LiveSocket(frozenset({room_of(cup)}), frozenset({cup.id}), limit=10)
+               for _ in range(50)]
+    first = {hub.catch_up(socket, since) for socket in sockets}
+    assert len(first) == 1 and "badge--live" in first.pop()
+    assert len(renders) == 1
+    hub._catch_up.invalidate()  # the hub dispatched an event: render afresh
+    hub.catch_up(sockets[0], since)
+    assert len(renders) == 2
