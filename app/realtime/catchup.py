@@ -1,7 +1,10 @@
 """A socket's first message: what it missed since `since`, or a snapshot of its rooms.
 
-Replays when the outbox still holds the whole gap (`feed.missed`); otherwise
-sends every live region of the socket's rooms (`fragments.snapshot_of`). Both
+Replays when the outbox still holds the whole gap (`feed.missed`) and it holds
+few distinct events (`REPLAY_RENDERS`); otherwise sends every live region of
+the socket's rooms once (`fragments.snapshot_of`): each event redraws its
+regions from the current state, so replaying a busy gap event by event would
+draw the bracket again for every result in it. Both
 are cached: after a restart or an outage, the sockets of one room come back
 together with the same `since`, and one render serves them all. A cached
 message stays valid until the hub dispatches another event or the outbox's
@@ -11,6 +14,7 @@ socket anyway, since it joined its rooms before catching up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable
 
 from app.extensions import db
@@ -20,6 +24,8 @@ from app.realtime.rooms import ACCESS_EVENTS, Rooms
 from app.realtime.subscriber import Subscriber
 
 CACHE_SIZE = 256  # entries per cache; cleared when full (they are cheap to rebuild)
+REPLAY_RENDERS = 8  # distinct events replayed at most; a gap with more gets a snapshot
+_ROOT_ID = re.compile(r'\s*<[a-zA-Z][^>]*?\sid="([^"]+)"')
 Render = Callable[[Event, Callable[[str], bool]], dict[str, str]]
 
 
@@ -60,15 +66,20 @@ class CatchUp:
         events = missed(db.session, subscriber.tournament_ids, since)
         if events is None:
             return self._snapshot(subscriber), True
-        seq, parts, seen = since, [], set()
-        for event in events:
-            seq = max(seq, event.id)
-            key = (event.type, event.tournament_id, repr(sorted(event.payload.items())))
-            if key not in seen:
-                seen.add(key)
-                parts.extend(self._render(event, subscriber.rooms.__contains__).values())
         changed = any(event.type in ACCESS_EVENTS for event in events)
-        return fragments.message(seq, "".join(parts)), changed
+        latest: dict[tuple, Event] = {}  # an event rendered once stands for all its repeats
+        for event in events:
+            latest[(event.type, event.tournament_id, repr(sorted(event.payload.items())))] = event
+        if len(latest) > REPLAY_RENDERS:
+            # Each event redraws its regions from the current state, so many events would
+            # draw the same region (the bracket) many times over: draw each region once.
+            return self._snapshot(subscriber), changed
+        parts: dict[str, str] = {}  # by the fragment's root id: identical renders once
+        for event in latest.values():
+            for html in self._render(event, subscriber.rooms.__contains__).values():
+                parts[_root_id(html) or html] = html
+        seq = max([since, *(event.id for event in events)])
+        return fragments.message(seq, "".join(parts.values())), changed
 
     def _snapshot(self, subscriber: Subscriber) -> str:
         """Every live region of the socket's rooms, marked with the newest sequence."""
@@ -88,3 +99,9 @@ class CatchUp:
         if len(cache) >= CACHE_SIZE:
             cache.clear()
         cache[key] = value
+
+
+def _root_id(html: str) -> str | None:
+    """The id of a fragment's first element (fragments own their root id)."""
+    match = _ROOT_ID.match(html)
+    return match.group(1) if match else None

@@ -236,3 +236,21 @@ def test_sockets_coming_back_together_share_one_rendered_catch_up(app, cup, monk
     hub._catch_up.invalidate()  # the hub dispatched an event: render afresh
     hub.catch_up(sockets[0], since)
     assert len(renders) == 2
+
+
+def test_a_busy_gap_draws_the_bracket_once_however_many_results_it_holds(
+        app, cup, make_field, organizer):
+    # Every match event redraws the bracket region: replaying them one by one would send
+    # it once per event (megabytes for a big bracket). The gap's regions are drawn once.
+    from app.realtime.hub import Hub
+    from app.realtime.routes import LiveSocket
+
+    bracket, _ = start_bracket(organizer, cup, 8, make_field)
+    since = current_sequence(db.session)
+    play_next(bracket, 3)  # 3 x (2 check-ins, a report, a confirmation): a dozen events
+    db.session.commit()
+    room = LiveSocket(frozenset({room_of(cup)}), frozenset({cup.id}), limit=10)
+    first = Hub(app).catch_up(room, since)
+    assert first.count('<section id="bracket"') == 1
+    assert seq_of(first) == current_sequence(db.session)
+    assert first.count("match__slot--won") == 3
