@@ -25,7 +25,7 @@ from app.realtime.subscriber import Subscriber
 
 CACHE_SIZE = 256  # entries per cache; cleared when full (they are cheap to rebuild)
 REPLAY_RENDERS = 8  # distinct events replayed at most; a gap with more gets a snapshot
-_ROOT_ID = re.compile(r'\s*<[a-zA-Z][^>]*?\sid="([^"]+)"')
+_OOB_ID = re.compile(r'<[a-zA-Z][^>]*?\sid="([^"]+)"[^>]*?\shx-swap-oob=')
 Render = Callable[[Event, Callable[[str], bool]], dict[str, str]]
 
 
@@ -74,10 +74,10 @@ class CatchUp:
             # Each event redraws its regions from the current state, so many events would
             # draw the same region (the bracket) many times over: draw each region once.
             return self._snapshot(subscriber), changed
-        parts: dict[str, str] = {}  # by the fragment's root id: identical renders once
+        parts: dict[tuple | str, str] = {}  # by the elements they replace: identical once
         for event in latest.values():
             for html in self._render(event, subscriber.rooms.__contains__).values():
-                parts[_root_id(html) or html] = html
+                parts[_oob_ids(html) or html] = html
         seq = max([since, *(event.id for event in events)])
         return fragments.message(seq, "".join(parts.values())), changed
 
@@ -101,7 +101,7 @@ class CatchUp:
         cache[key] = value
 
 
-def _root_id(html: str) -> str | None:
-    """The id of a fragment's first element (fragments own their root id)."""
-    match = _ROOT_ID.match(html)
-    return match.group(1) if match else None
+def _oob_ids(html: str) -> tuple[str, ...]:
+    """The ids of the elements a fragment replaces: two fragments rendered from the current
+    state that replace the same elements are the same."""
+    return tuple(_OOB_ID.findall(html))
