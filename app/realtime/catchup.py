@@ -23,7 +23,7 @@ from app.realtime.feed import Event, current_sequence, missed
 from app.realtime.rooms import ACCESS_EVENTS, Rooms
 from app.realtime.subscriber import Subscriber
 
-CACHE_SIZE = 256  # entries per cache; cleared when full (they are cheap to rebuild)
+CACHE_SIZE = 64  # entries per cache; cleared when full (a bracket's can weigh 100s of KB)
 REPLAY_RENDERS = 8  # distinct events replayed at most; a gap with more gets a snapshot
 _OOB_ID = re.compile(r'<[a-zA-Z][^>]*?\sid="([^"]+)"[^>]*?\shx-swap-oob=')
 Render = Callable[[Event, Callable[[str], bool]], dict[str, str]]
@@ -40,8 +40,10 @@ class CatchUp:
         self._snapshots: dict[str, tuple[int, int, str]] = {}
 
     def invalidate(self) -> None:
-        """An event was dispatched: every cached message may be stale."""
+        """An event was dispatched: every cached message may be stale (and is let go, so
+        a cache never holds more than the messages of one quiet spell)."""
         self._generation += 1
+        self._replays, self._snapshots = {}, {}
 
     def first_message(self, subscriber: Subscriber, since: int | None) -> str:
         """The message a socket starts with (in a render context)."""
