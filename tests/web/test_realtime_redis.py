@@ -28,6 +28,7 @@ from tests.conftest import LiveServer, free_port, start_server
 from tests.web.test_realtime import connect, receive_until, room_of, session_cookie
 
 FAN_OUT = 1.0  # seconds: the issue's "within a second"
+SLACK = 1.0  # seconds a request may vary on a busy machine (redis-py's default would hang)
 
 
 class RedisServer:
@@ -169,7 +170,7 @@ def test_requests_keep_working_while_redis_is_down_and_fan_out_resumes_by_itself
     for cup in cups[1:]:  # each request records an event and publishes it (or tries to)
         status, took = browser.move(cup, Status.REGISTRATION, Status.CHECK_IN)
         assert status == 302, "a request failed while Redis was down"
-        assert took < before + PUBLISH_TIMEOUT + 0.5
+        assert took < before + PUBLISH_TIMEOUT + SLACK
         # b's listener lost Redis: its hub polls the outbox instead, so nothing is lost.
         receive_until(ws, lambda m, c=cup: f'id="tournament-{c.id}-status"' in m
                       and "badge--check_in" in m)
@@ -213,4 +214,4 @@ def test_a_hung_redis_delays_a_request_by_the_publish_timeout_at_most(
     finally:
         redis_server.thaw()
     assert status == 302
-    assert took < before + PUBLISH_TIMEOUT + 0.5
+    assert took < before + PUBLISH_TIMEOUT + SLACK
