@@ -4,9 +4,9 @@ Replays when the outbox still holds the whole gap (`feed.missed`) and it holds
 few distinct events (`REPLAY_RENDERS`); otherwise sends every live region of
 the socket's rooms once (`fragments.snapshot_of`): each event redraws its
 regions from the current state, so replaying a busy gap event by event would
-draw the bracket again for every result in it. Both
-are cached: after a restart or an outage, the sockets of one room come back
-together with the same `since`, and one render serves them all. A cached
+draw the bracket again for every result in it. Both are cached: after a
+restart or an outage, the sockets of one room come back together with the
+same `since`, and one render serves them all. A cached
 message stays valid until the hub dispatches another event or the outbox's
 newest sequence moves — an event that committed late is dispatched to the
 socket anyway, since it joined its rooms before catching up.
