@@ -69,6 +69,15 @@ def from_environment(env: str | None = None) -> dict:
         "WS_ALLOWED_ORIGINS": [
             o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o
         ],
+        # Realtime limits (app/realtime/limits.py, rooms.py); 0 turns a cap off (benchmarks).
+        "WS_MAX_CONNECTIONS_PER_IP": int(os.environ.get("WS_MAX_CONNECTIONS_PER_IP", "50")),
+        "WS_ROOM_CAPACITY": int(os.environ.get("WS_ROOM_CAPACITY", "10000")),
+        "WS_MESSAGES_PER_SECOND": float(os.environ.get("WS_MESSAGES_PER_SECOND", "10")),
+        "WS_MESSAGE_BURST": float(os.environ.get("WS_MESSAGE_BURST", "20")),
+        # How long / how many outbox events are kept for replays; older gaps get a snapshot.
+        "OUTBOX_RETENTION_SECONDS": float(os.environ.get("OUTBOX_RETENTION_SECONDS", "86400")),
+        "OUTBOX_RETENTION_EVENTS": int(os.environ.get("OUTBOX_RETENTION_EVENTS", "100000")),
+        "TRUST_PROXY": os.environ.get("TRUST_PROXY", "").lower() in ("1", "true", "yes", "on"),
         "JOBS_BACKEND": "rq" if redis_url else "inprocess",
         "SWEEP_SECONDS": float(os.environ.get("SWEEP_SECONDS", "30")),  # 0: no sweeper
     }

@@ -373,9 +373,9 @@ class LiveServer:
 
 
 def start_server(settings: dict, *, workers: int = 1, redis: bool | None = None,
-                 extra_env: dict | None = None) -> LiveServer:
-    """Start gunicorn (gevent workers) on a free port against the test database."""
-    port = free_port()
+                 extra_env: dict | None = None, port: int | None = None) -> LiveServer:
+    """Start gunicorn (gevent workers) on a free port (or `port`) against the test database."""
+    port = port or free_port()
     env = {
         **os.environ,
         "BRACKETEER_ENV": "test",

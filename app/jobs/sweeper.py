@@ -6,19 +6,21 @@ every SWEEP_SECONDS and does whatever is overdue, so the database, not the
 queue, decides what happens. With Redis the worker enqueues it (worker/);
 without, each web process runs it in its in-process runner. Running it in
 several places at once is safe: every transition re-checks the database.
+It also prunes the realtime outbox to its retention (``OUTBOX_RETENTION_*``).
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, current_app
 
 from app.database import write_intent
 from app.extensions import db
 from app.jobs.queue import backend_for
 from app.jobs.runner import Runner
 from app.models import utcnow
+from app.realtime import feed
 from app.services import schedule
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,25 @@ def sweep() -> int:
         applied = schedule.sweep(utcnow())
         db.session.commit()
     log.log(logging.INFO if applied else logging.DEBUG, "sweep applied %d transitions", applied)
+    prune_outbox()
     return applied
+
+
+def prune_outbox() -> int:
+    """Delete outbox events past their retention, in a transaction of their own."""
+    config = current_app.config
+    try:
+        with write_intent():
+            pruned = feed.prune(db.session, utcnow(),
+                                float(config.get("OUTBOX_RETENTION_SECONDS", 86400)),
+                                int(config.get("OUTBOX_RETENTION_EVENTS", 100_000)))
+            db.session.commit()
+    except Exception:  # pruning is housekeeping: it must never fail the sweep
+        db.session.rollback()
+        log.exception("could not prune the outbox")
+        return 0
+    log.log(logging.INFO if pruned else logging.DEBUG, "pruned %d outbox events", pruned)
+    return pruned
 
 
 def start_in_process(app: Flask) -> Runner | None:

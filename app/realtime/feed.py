@@ -6,6 +6,12 @@ lower id can appear after a higher one. The feed remembers the ids it jumped
 over for `LATE_COMMIT_SECONDS` and picks them up when they show; an id that
 never shows belonged to a rolled-back transaction. Replays reach back the
 same window for the same reason.
+
+The outbox keeps events for ``OUTBOX_RETENTION_SECONDS`` and at most
+``OUTBOX_RETENTION_EVENTS`` (`prune`, run by the sweeper). A client whose
+`since` reaches back past what is kept — or whose gap holds more than
+`REPLAY_LIMIT` events — cannot be replayed to (`missed` returns None): it gets
+a snapshot of its rooms instead (`fragments.snapshot_of`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import OutboxEvent, utcnow
@@ -24,7 +30,11 @@ from app.models import OutboxEvent, utcnow
 # How long a transaction may hold an outbox id before it commits (generous on purpose).
 LATE_COMMIT_SECONDS = 10.0
 MAX_MISSING = 1000  # ids tracked at most; a bigger jump is a sequence reset or a crash gap
-REPLAY_LIMIT = 2000  # events replayed to one socket at most (issue 6 adds full snapshots)
+# Events replayed to one socket at most; a bigger gap is cheaper as one snapshot (each
+# replayed event is rendered for the socket alone, a snapshot draws every region once).
+REPLAY_LIMIT = 200
+MIN_RETENTION_SECONDS = 60.0  # far beyond LATE_COMMIT_SECONDS: the feed's window stays whole
+MIN_RETENTION_EVENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -48,21 +58,58 @@ def current_sequence(session: Session) -> int:
 
 
 def missed(session: Session, tournament_ids: Iterable[int], since: int,
-           late_seconds: float = LATE_COMMIT_SECONDS) -> list[Event]:
-    """Events of these tournaments a client that has seen `since` may not have, oldest first.
+           late_seconds: float = LATE_COMMIT_SECONDS) -> list[Event] | None:
+    """Events of these tournaments a client that has seen `since` may not have, oldest first;
+    None when they cannot all be replayed (see `replayable`, `REPLAY_LIMIT`).
 
     Includes recent events at or below `since` too: one of them may have committed
     after the page (or the last message) that told the client `since`.
     """
+    if not replayable(session, since):
+        return None
     cutoff = utcnow() - timedelta(seconds=late_seconds)
     rows = session.scalars(
         select(OutboxEvent)
         .where(OutboxEvent.tournament_id.in_(list(tournament_ids)),
                or_(OutboxEvent.id > since, OutboxEvent.created_at >= cutoff))
         .order_by(OutboxEvent.id.desc())
-        .limit(REPLAY_LIMIT)
+        .limit(REPLAY_LIMIT + 1)
     ).all()
+    if len(rows) > REPLAY_LIMIT:
+        return None
     return [Event.of(row) for row in reversed(rows)]
+
+
+def replayable(session: Session, since: int) -> bool:
+    """Whether the outbox still holds every event after `since`.
+
+    Not when the oldest kept event comes later than the one right after `since`
+    (pruned), nor when `since` is beyond the newest (the outbox was reset or
+    restored: the client's numbers belong to another history).
+    """
+    oldest, newest = session.execute(
+        select(func.min(OutboxEvent.id), func.max(OutboxEvent.id))).one()
+    if newest is None:
+        return since == 0
+    return oldest <= since + 1 and since <= newest
+
+
+def prune(session: Session, now: datetime, keep_seconds: float, keep_events: int) -> int:
+    """Delete events older than `keep_seconds` or beyond the newest `keep_events`; never the
+    newest one (it tells a reset outbox from a pruned one). Returns how many were deleted."""
+    newest = current_sequence(session)
+    if not newest:
+        return 0
+    cutoff = now - timedelta(seconds=max(keep_seconds, MIN_RETENTION_SECONDS))
+    too_old = OutboxEvent.created_at < cutoff
+    if keep_events:  # by count too, but never within the last minute (a busy hub's window)
+        too_many = and_(OutboxEvent.id <= newest - max(keep_events, MIN_RETENTION_EVENTS),
+                        OutboxEvent.created_at < now - timedelta(seconds=MIN_RETENTION_SECONDS))
+        too_old = or_(too_old, too_many)
+    result = session.execute(
+        delete(OutboxEvent).where(OutboxEvent.id < newest, too_old)
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 class Feed:

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Bracket, Match, MatchEvent, MatchState, Tournament
 from app.realtime.feed import Event
 from app.realtime.rooms import match_room, tournament_room
+from app.realtime.rooms import parse as parse_room
 from app.services import brackets, entrants, stages
 from app.web.brackets.view import saved_drawing, saved_parts
 from app.web.matches import view as match_view
@@ -170,6 +171,59 @@ def _bracket_region(tournament: Tournament) -> str:
     return render_template("partials/bracket_region.html", bracket=bracket,
                            drawing=saved_drawing(bracket), oob=True,
                            playoff_drawing=saved_drawing(playoffs) if playoffs else None)
+
+
+# --- snapshots: every live region of a room, for a socket whose gap cannot be replayed ---
+
+# A snapshot function takes the id in the room's name (`tournament:5` -> 5) and returns
+# that room's region fragments (HTML or functions that render it). Several may serve one
+# kind of room: each page area registers its own regions, and a socket gets all of them
+# (an oob fragment whose id is not on the page is ignored there).
+Snapshot = Callable[[int], list[Fragment]]
+_SNAPSHOTS: dict[str, list[Snapshot]] = {}
+
+
+def snapshot(kind: str) -> Callable[[Snapshot], Snapshot]:
+    """Register a function that renders live regions of every `kind` room."""
+
+    def register(fn: Snapshot) -> Snapshot:
+        _SNAPSHOTS.setdefault(kind, []).append(fn)
+        return fn
+
+    return register
+
+
+def snapshot_of(room: str) -> str:
+    """The current state of every live region of `room`, as one string of oob fragments."""
+    parsed = parse_room(room)
+    if parsed is None:
+        return ""
+    kind, ident = parsed
+    return "".join(fragment() if callable(fragment) else fragment
+                   for fn in _SNAPSHOTS.get(kind, ()) for fragment in fn(ident))
+
+
+@snapshot("tournament")
+def _tournament_regions(tournament_id: int) -> list[Fragment]:
+    tournament = db.session.get(Tournament, tournament_id)
+    if tournament is None:
+        return []
+    return [
+        lambda: render_template("partials/tournament_status.html", tournament=tournament,
+                                oob=True),
+        lambda: render_template("partials/participants.html", tournament=tournament,
+                                roster=entrants.roster(tournament), oob=True),
+        lambda: _bracket_region(tournament),
+    ]
+
+
+@snapshot("match")
+def _match_regions(match_id: int) -> list[Fragment]:
+    match = db.session.get(Match, match_id)
+    if match is None:
+        return []
+    return [lambda: render_template("partials/match_panel.html", panel=match_view.panel(match),
+                                    oob=True)]
 
 
 # Renderers of other modules register themselves at import: importing fragments loads them.

@@ -21,8 +21,9 @@ from flask import Flask
 from app.extensions import db
 from app.realtime import fragments
 from app.realtime.broker import HUB_KEY, Listener
-from app.realtime.feed import Event, Feed, current_sequence, missed
-from app.realtime.rooms import Rooms
+from app.realtime.catchup import CatchUp
+from app.realtime.feed import Event, Feed
+from app.realtime.rooms import ACCESS_EVENTS, DEFAULT_CAPACITY, Rooms
 from app.realtime.subscriber import SERVICE_RESTART, Subscriber
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ class Hub:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.rooms = Rooms()
+        self.rooms = Rooms(int(app.config.get("WS_ROOM_CAPACITY") or DEFAULT_CAPACITY))
+        self._catch_up = CatchUp(self.rooms, self._render)
         self.feed: Feed | None = None
         self.listener: Listener | None = None
         self._wake = threading.Event()
@@ -99,23 +101,10 @@ class Hub:
         self.rooms.remove(subscriber)
 
     def catch_up(self, subscriber: Subscriber, since: int | None) -> str:
-        """A socket's first message: what it missed since `since`, or just the sequence.
-
-        Fragments show the current state, so an event rendered once stands for all
-        its repeats; the marker carries the newest sequence number replayed.
-        """
+        """A socket's first message: what it missed since `since` (or a snapshot of its
+        rooms when the gap cannot be replayed), or just the sequence (see `catchup`)."""
         with fragments.render_context(self.app):
-            if since is None:
-                return fragments.message(current_sequence(db.session), "")
-            seq, parts, seen = since, [], set()
-            for event in missed(db.session, subscriber.tournament_ids, since):
-                seq = max(seq, event.id)
-                key = (event.type, event.tournament_id, repr(sorted(event.payload.items())))
-                if key not in seen:
-                    seen.add(key)
-                    rendered = self._render(event, subscriber.rooms.__contains__)
-                    parts.extend(rendered.values())
-        return fragments.message(seq, "".join(parts))
+            return self._catch_up.first_message(subscriber, since)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -149,8 +138,11 @@ class Hub:
                     self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
+        self._catch_up.invalidate()  # cached first messages may lack this event
         if not self.rooms.watching(event.tournament_id):
             return  # nobody watches: render nothing
+        if event.type in ACCESS_EVENTS:  # before rendering: no fragment to the shut out
+            self.rooms.recheck(event.tournament_id)
         watched: dict[str, tuple] = {}
 
         def wanted(room: str) -> bool:

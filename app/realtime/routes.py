@@ -1,11 +1,18 @@
 """The WebSocket endpoint: ``/ws?room=<room>&since=<seq>``.
 
 The handshake is checked before it is accepted (Origin, no compression);
-then the socket's rooms are authorized, it is subscribed, gets what it missed
-since `since` in one message, and from then on every fragment of its rooms.
-Close codes: 1008 when the client must not come back (forbidden or unknown
-room), 1012 when it should (server restart, too slow) — htmx reconnects
-after 1012 but not after a normal 1000.
+then the client's IP is counted against its cap, the socket's rooms are
+authorized, it is subscribed, gets what it missed since `since` in one
+message (or a snapshot of its rooms), and from then on every fragment of its
+rooms. Inbound messages are rate-limited (a page sends none) and capped in size.
+
+Close codes — htmx reconnects after 1001, 1005, 1006, 1011, 1012, 1013 and
+1014, not after 1000, 1008 or 1009:
+1008 forbidden or unknown room, access lost, too many messages (do not come back);
+1009 message too big (simple-websocket, ``SOCK_SERVER_OPTIONS``);
+1011 the server failed (come back); 1012 server restart or client too slow
+(come back and resync); 1013 too many connections from this IP or room full
+(come back later, with htmx's backoff).
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
 from app.extensions import db, sock
-from app.realtime import rooms
+from app.realtime import limits, rooms
 from app.realtime.feed import current_sequence
 from app.realtime.hub import hub_for
+from app.realtime.limits import TOO_MANY_MESSAGES, TRY_AGAIN_LATER, TokenBucket
 from app.realtime.subscriber import Subscriber
 from app.services import permissions
 from app.web.access import ANYONE, requires
@@ -34,6 +42,12 @@ INTERNAL_ERROR = 1011
 MAX_ROOMS = 4  # rooms one socket may join (a page opens one socket)
 IDLE_WAIT = 30.0  # seconds; a safety net, the socket's event wakes the loop
 SEND_TIMEOUT = 10.0  # a client that accepts nothing for this long is dropped
+
+
+class LiveSocket(Subscriber):
+    """A subscriber that knows whose socket it is, so access can be checked again later."""
+
+    viewer_id: int | None = None
 
 
 def register(app: Flask) -> None:
@@ -89,23 +103,43 @@ def _allowed_origins() -> set[str]:
 @requires(ANYONE)
 def socket(ws) -> None:
     """A page's live connection: what it missed since `since`, then its rooms' fragments."""
+    app = current_app._get_current_object()
+    ip = request.remote_addr or "unknown"  # the client's own address under TRUST_PROXY
+    connections = limits.connections_for(app)
+    if not connections.acquire(ip):
+        db.session.remove()
+        _close(ws, TRY_AGAIN_LATER, "Too many live connections from your address.")
+        return
+    try:
+        _live(ws, app)
+    finally:  # also after resets and timeouts: the slot is always given back
+        connections.release(ip)
+
+
+def _live(ws, app: Flask) -> None:
     watched = _authorized_rooms(request.args.getlist("room"))
     since = request.args.get("since", "")
+    viewer = current_user.id if current_user.is_authenticated else None
     db.session.remove()  # hold no connection or snapshot for the socket's lifetime
     if not watched or (since and not since.isdigit()):
         _close(ws, POLICY_VIOLATION, "This room does not exist or is not open to you.")
         return
-    subscriber = Subscriber(frozenset(watched), frozenset(watched.values()),
-                            limit=current_app.config.get("WS_SEND_QUEUE", 100), wake=ws.event)
+    subscriber = LiveSocket(frozenset(watched), frozenset(watched.values()),
+                            limit=app.config.get("WS_SEND_QUEUE", 100), wake=ws.event)
+    subscriber.viewer_id = viewer
     try:
-        hub = hub_for(current_app._get_current_object())
+        hub = hub_for(app)
     except Exception:  # a hub failure fails this socket only, and the client retries
         log.exception("realtime hub unavailable")
         _close(ws, INTERNAL_ERROR, "Live updates are unavailable; retrying.")
         return
     hub.subscribe(subscriber)  # before catching up, so nothing falls between the two
     try:
-        _serve(ws, subscriber, hub.catch_up(subscriber, int(since) if since else None))
+        if subscriber.close_code is not None:  # refused (room full, server stopping)
+            _close(ws, subscriber.close_code, subscriber.close_reason)
+            return
+        first = hub.catch_up(subscriber, int(since) if since else None)
+        _serve(ws, subscriber, first, limits.bucket_for(app))
     except Exception:
         log.exception("live connection failed")
         _close(ws, INTERNAL_ERROR, "Live updates failed; retrying.")
@@ -127,23 +161,25 @@ def _authorized_rooms(names: list[str]) -> dict[str, int] | None:
     return watched
 
 
-def _serve(ws, subscriber: Subscriber, first: str) -> None:
+def _serve(ws, subscriber: Subscriber, first: str, inbound: TokenBucket) -> None:
     """Send `first`, then queued fragments as they come, until either side closes."""
     if ws.ping_interval:  # simple-websocket reads only after select(), so this bounds sends
         ws.sock.settimeout(SEND_TIMEOUT)
     try:
         ws.send(first)
-        while _turn(ws, subscriber):
+        while _turn(ws, subscriber, inbound):
             pass
     except (ConnectionClosed, OSError):
         return  # the peer is gone or stalled: nothing more to do
 
 
-def _turn(ws, subscriber: Subscriber) -> bool:
+def _turn(ws, subscriber: Subscriber, inbound: TokenBucket) -> bool:
     """One turn of the socket's loop: send what is queued, or wait; False when done."""
     subscriber.wake.clear()
-    while ws.receive(timeout=0) is not None:
-        pass  # pages send nothing yet; drop what arrives (issue 6 rate-limits it)
+    while ws.receive(timeout=0) is not None:  # pages send nothing yet: drop it, but count it
+        if not inbound.take():
+            _close(ws, TOO_MANY_MESSAGES, "Too many messages.")
+            return False
     if not ws.connected:
         return False
     if subscriber.close_code is not None:
