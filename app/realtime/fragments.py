@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Bracket, Match, MatchEvent, MatchState, Tournament
 from app.realtime.feed import Event
-from app.realtime.rooms import match_room, tournament_room
+from app.realtime.rooms import bracket_room, match_room, tournament_room
 from app.realtime.rooms import parse as parse_room
 from app.services import brackets, entrants, stages
 from app.web.brackets.view import saved_drawing, saved_parts
@@ -109,12 +109,12 @@ def _bracket_generated(event: Event) -> dict[str, Fragment]:
     tournament = db.session.get(Tournament, event.tournament_id) if event.tournament_id else None
     if tournament is None:
         return {}
-    return {tournament_room(tournament.id): lambda: _bracket_region(tournament)}
+    return {bracket_room(tournament.id): lambda: _bracket_region(tournament)}
 
 
 @renderer("match_updated", "match_completed")
 def _match_changed(event: Event) -> dict[str, Fragment]:
-    """The match's panel for its page; for the tournament's pages, only what changed on the
+    """The match's panel for its page; for the bracket page, only what changed on the
     bracket (see `_bracket_parts`)."""
     match = db.session.get(Match, event.payload.get("match_id", 0))
     if match is None or match.tournament_id != event.tournament_id:
@@ -124,7 +124,7 @@ def _match_changed(event: Event) -> dict[str, Fragment]:
             "partials/match_panel.html", panel=match_view.panel(match), oob=True)}
     parts = _bracket_parts(match, follow=bool(event.payload.get("follow")))
     if parts is not None:
-        fragments[tournament_room(match.tournament_id)] = parts
+        fragments[bracket_room(match.tournament_id)] = parts
     return fragments
 
 
@@ -213,8 +213,13 @@ def _tournament_regions(tournament_id: int) -> list[Fragment]:
                                 oob=True),
         lambda: render_template("partials/participants.html", tournament=tournament,
                                 roster=entrants.roster(tournament), oob=True),
-        lambda: _bracket_region(tournament),
     ]
+
+
+@snapshot("bracket")
+def _bracket_page_regions(tournament_id: int) -> list[Fragment]:
+    tournament = db.session.get(Tournament, tournament_id)
+    return [] if tournament is None else [lambda: _bracket_region(tournament)]
 
 
 @snapshot("match")

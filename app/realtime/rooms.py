@@ -4,6 +4,11 @@ A room is a string ``"<kind>:<id>"`` — ``tournament:5``, ``match:42``,
 ``station:3``. Every room lives inside one tournament, which decides who may
 join it (see `owner`) and lets the hub skip events nobody watches.
 
+A tournament has one room per kind of page, so a socket receives only the regions its page
+has: ``tournament:5`` (the tournament page: status, participants, overview), ``bracket:5``
+(the bracket page: match cards, standings) and ``matches:5`` (the live matches list; pages
+that refresh their own parts after any match event join it too).
+
 A room holds at most ``capacity`` sockets (``WS_ROOM_CAPACITY``); one more is
 asked to close with 1013 and comes back later. When an event may have changed
 who may watch a tournament (`ACCESS_EVENTS`), `recheck` closes with 1008 the
@@ -24,7 +29,8 @@ from app.services import permissions
 if TYPE_CHECKING:
     from app.realtime.subscriber import Subscriber
 
-KINDS = ("tournament", "match", "station")
+TOURNAMENT_KINDS = ("tournament", "bracket", "matches")  # rooms named by a tournament id
+KINDS = (*TOURNAMENT_KINDS, "match", "station")
 DEFAULT_CAPACITY = 10_000
 ROOM_FULL = 1013  # "try again later": htmx reconnects after it, with backoff
 NOT_ALLOWED = 1008  # "do not come back"
@@ -34,7 +40,8 @@ ACCESS_EVENTS = frozenset({"tournament_updated", "tournament_deleted"})
 
 # kind -> loader of the tournament that owns room `<kind>:<id>`; a later issue adds station.
 _OWNERS: dict[str, Callable[[int], Tournament | None]] = {
-    "tournament": lambda tournament_id: db.session.get(Tournament, tournament_id),
+    **{kind: lambda tournament_id: db.session.get(Tournament, tournament_id)
+       for kind in TOURNAMENT_KINDS},
     "match": lambda match_id: _tournament_of_match(match_id),
 }
 
@@ -47,6 +54,16 @@ def _tournament_of_match(match_id: int) -> Tournament | None:
 def tournament_room(tournament_id: int) -> str:
     """The room of a tournament's pages."""
     return f"tournament:{tournament_id}"
+
+
+def bracket_room(tournament_id: int) -> str:
+    """The room of a tournament's bracket page."""
+    return f"bracket:{tournament_id}"
+
+
+def matches_room(tournament_id: int) -> str:
+    """The room of a tournament's live matches list (and of pages refreshed by match events)."""
+    return f"matches:{tournament_id}"
 
 
 def match_room(match_id: int) -> str:

@@ -21,7 +21,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.realtime.rooms import tournament_room
+from app.realtime.rooms import matches_room
 from app.services import match_progression as progression
 from app.services import matches
 from app.services.match_rules import FINISHED
@@ -76,7 +76,7 @@ def rooms(rows: list[Row]) -> list[str]:
     """The rooms whose events may change the list: the live tournaments of its open matches."""
     live = {r.tournament.id for r in rows
             if r.tournament.status == Status.LIVE and r.match.state not in FINISHED}
-    return [tournament_room(t) for t in sorted(live)[:MAX_ROOMS]]
+    return [matches_room(t) for t in sorted(live)[:MAX_ROOMS]]
 
 
 def _seed_in(entries: set[tuple[int, int]], match: Match) -> int:

@@ -316,7 +316,7 @@ def test_the_live_fragment_is_pushed_for_a_finalized_bracket_only(
     bracket = brackets.current(cup)
     event = Event(1, "bracket_generated", cup.id, {"bracket_id": bracket.id})
     with fragments.render_context(app):
-        [(room, fragment)] = fragments.render(event).items()
+        fragment = fragments.render(event)[f"bracket:{cup.id}"]
     # A draft never reaches the public sockets: open pages read "not published yet".
     assert "not published yet" in fragment and "Entrant 4" not in fragment
 
@@ -324,8 +324,8 @@ def test_the_live_fragment_is_pushed_for_a_finalized_bracket_only(
 
     with fragments.render_context(app):
         pushed = fragments.render(event)
-    [(room, fragment)] = pushed.items()
-    assert room == f"tournament:{cup.id}"
+    fragment = pushed[f"bracket:{cup.id}"]  # the bracket page's room
+    assert 'id="bracket"' not in pushed[f"tournament:{cup.id}"]  # the tournament page has none
     assert '<section id="bracket"' in fragment and 'hx-swap-oob="outerHTML"' in fragment
     assert f'id="match-{bracket.id}-0"' in fragment and "Entrant 4" in fragment
 
@@ -861,7 +861,7 @@ def test_a_result_pushes_the_card_and_the_standings_the_page_would_draw(app, cli
     cup, bracket = live_cup
     semi, final = row(bracket, 0), row(bracket, 2)
     play(semi)
-    room = f"tournament:{cup.id}"
+    room = f"bracket:{cup.id}"
 
     pushed = _pushed(app, "match_completed", cup, semi)[room]
     followed = _pushed(app, "match_updated", cup, final, follow=True)[room]
@@ -891,7 +891,7 @@ def test_a_check_in_pushes_the_card_without_the_standings(app, live_cup):
     cup, bracket = live_cup
     semi = row(bracket, 0)
     check_in_both(semi)
-    pushed = _pushed(app, "match_updated", cup, semi)[f"tournament:{cup.id}"]
+    pushed = _pushed(app, "match_updated", cup, semi)[f"bracket:{cup.id}"]
     assert f'id="match-{bracket.id}-0"' in pushed and "Ready to play" in pushed
     assert "standings-" not in pushed
 
@@ -905,11 +905,12 @@ def test_a_grand_final_event_redraws_the_bracket_and_a_draft_pushes_nothing(
     bracket = generate(organizer, cup)
     first = row(bracket, 0)
     # A draft: the match's own room only (its page is staff's), nothing for spectators.
-    assert set(_pushed(app, "match_updated", cup, first)) == {f"match:{first.id}"}
+    pushed = _pushed(app, "match_updated", cup, first)
+    assert f"match:{first.id}" in pushed and f"bracket:{cup.id}" not in pushed
     do(lambda: brackets.finalize(organizer, cup, bracket.version))
     grand = db.session.scalar(select(Match).where(Match.bracket_id == bracket.id,
                                                   Match.side == "grand_final",
                                                   Match.round == 1))
     # Its reset appears (or goes) with it: the whole region, as drawn for a fresh page.
-    region = _pushed(app, "match_completed", cup, grand)[f"tournament:{cup.id}"]
+    region = _pushed(app, "match_completed", cup, grand)[f"bracket:{cup.id}"]
     assert region.startswith('<section id="bracket"') and "Grand final reset" not in region

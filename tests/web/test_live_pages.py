@@ -71,9 +71,12 @@ def same(fragment: str) -> str:
     return " ".join(fragment.replace('hx-swap-oob="outerHTML"', "").split()).replace(" >", ">")
 
 
-def pushed(app, cup, type_="match_completed", **payload) -> str:
+def pushed(app, cup, type_="match_completed", **payload) -> dict[str, str]:
+    """The event's fragments by kind of room of `cup`: tournament, matches, bracket."""
     with fragments.render_context(app):
-        return fragments.render(Event(1, type_, cup.id, payload))[f"tournament:{cup.id}"]
+        rendered = fragments.render(Event(1, type_, cup.id, payload))
+    return {room.split(":")[0]: html for room, html in rendered.items()
+            if room.endswith(f":{cup.id}") and not room.startswith("match:")}
 
 
 def test_the_list_shows_what_is_live_finished_and_about_to_start(client, cup, under_way):
@@ -120,23 +123,29 @@ def test_bad_filter_input_is_said_and_ignored(client, cup, under_way, query, sai
 
 
 def test_the_pushed_list_and_overview_equal_a_fresh_page(app, client, cup, under_way):
-    fragment = pushed(app, cup, match_id=row(under_way, 0).id)
-    assert 'hx-swap-oob="outerHTML"' in region_of(fragment, "live-matches")
+    rooms = pushed(app, cup, match_id=row(under_way, 0).id)
+    listed = rooms["matches"]
+    assert 'hx-swap-oob="outerHTML"' in region_of(listed, "live-matches")
     page = client.get(f"/t/{cup.slug}/matches").get_data(as_text=True)
-    assert same(region_of(fragment, "live-matches")) == same(region_of(page, "live-matches"))
+    assert same(region_of(listed, "live-matches")) == same(region_of(page, "live-matches"))
     overview = client.get(f"/t/{cup.slug}").get_data(as_text=True)
-    assert same(region_of(fragment, "overview")) == same(region_of(overview, "overview"))
+    assert same(region_of(rooms["tournament"], "overview")) == same(region_of(overview, "overview"))
 
 
-def test_one_event_carries_the_bracket_and_the_spectator_regions(app, cup, under_way):
-    """Several renderers serve `match_completed`: their fragments share the room's message."""
-    fragment = pushed(app, cup, match_id=row(under_way, 0).id)
-    assert '<section id="bracket"' in fragment
-    assert f'id="tournament-{cup.id}-overview"' in fragment
-    assert f'id="tournament-{cup.id}-live-matches"' in fragment
+def test_one_event_gives_each_page_its_own_regions_only(app, cup, under_way):
+    """Several renderers serve `match_completed`; each page's room gets just what it shows."""
+    first = row(under_way, 0)
+    rooms = pushed(app, cup, match_id=first.id)
+    overview = f'id="tournament-{cup.id}-overview"'
+    listed = f'id="tournament-{cup.id}-live-matches"'
+    assert f'id="match-{first.bracket_id}-{first.number}"' in rooms["bracket"]
+    assert overview not in rooms["bracket"] and listed not in rooms["bracket"]
+    assert overview in rooms["tournament"] and listed not in rooms["tournament"]
+    assert listed in rooms["matches"] and overview not in rooms["matches"]
     follow = Event(2, "match_updated", cup.id, {"match_id": row(under_way, 4).id, "follow": True})
     with fragments.render_context(app):
-        assert fragments.render(follow).get(f"tournament:{cup.id}") is None
+        rendered = fragments.render(follow)
+    assert f"tournament:{cup.id}" not in rendered and f"matches:{cup.id}" not in rendered
 
 
 def test_the_overview_counts_matches_and_names_the_current_round(client, cup, under_way):
@@ -167,9 +176,10 @@ def test_before_the_bracket_is_published_the_list_says_so_and_the_overview_waits
     overview = region_of(client.get(f"/t/{cup.slug}").get_data(as_text=True), "overview")
     assert " hidden" in overview.split(">", 1)[0] and "Matches played" not in overview
     made = generate(organizer, cup)
-    assert "Matches played" not in region_of(pushed(app, cup, "bracket_generated"), "overview")
+    draft = pushed(app, cup, "bracket_generated")["tournament"]
+    assert "Matches played" not in region_of(draft, "overview")
     do(lambda: brackets.finalize(organizer, cup, made.version))
-    published = region_of(pushed(app, cup, "bracket_generated"), "overview")
+    published = region_of(pushed(app, cup, "bracket_generated")["tournament"], "overview")
     assert "<dd>0 / 3</dd>" in published and " hidden" not in published.split(">", 1)[0]
 
 

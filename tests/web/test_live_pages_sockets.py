@@ -31,17 +31,21 @@ def bracket(cup, make_field, organizer):
 
 def test_a_finished_match_reaches_the_overview_and_the_live_list(live_server, cup, bracket):
     first = row(bracket, 0)
-    ws, _ = connect(live_server, f"tournament:{cup.id}")
+    page, _ = connect(live_server, f"tournament:{cup.id}")  # the tournament page's socket
+    board, _ = connect(live_server, f"matches:{cup.id}")  # the live list's
     try:
         play(first)
-        message = receive_until(ws, lambda m: "live-matches" in m and "Recently finished" in m
+        message = receive_until(board, lambda m: "live-matches" in m and "Recently finished" in m
                                 and f'id="liverow-{first.id}"' in m)
         listed = region_of(message, "live-matches")
         finished = listed[listed.index('data-live-group="finished"'):]
         assert f'id="liverow-{first.id}"' in finished and "live-row__side--won" in finished
-        assert "<dt>Matches played</dt><dd>1 / 7</dd>" in region_of(message, "overview")
+        overview = receive_until(page, lambda m: "<dd>1 / 7</dd>" in m)
+        assert "<dt>Matches played</dt><dd>1 / 7</dd>" in region_of(overview, "overview")
+        assert "live-matches" not in overview  # the tournament page has no list
     finally:
-        ws.close()
+        page.close()
+        board.close()
 
 
 def test_every_step_of_a_match_reaches_its_timeline(live_server, cup, bracket):

@@ -46,7 +46,7 @@ def test_a_confirmed_result_reaches_the_match_the_next_match_and_the_bracket(
     semi, final = row(bracket, 0), row(bracket, 2)
     match_ws, _ = connect(live_server, f"match:{semi.id}")
     next_ws, _ = connect(live_server, f"match:{final.id}")
-    bracket_ws, _ = connect(live_server, f"tournament:{cup.id}")
+    bracket_ws, _ = connect(live_server, f"bracket:{cup.id}")
     try:
         play(semi)
         winner = matches.registrations_of(semi)[0].name
@@ -71,14 +71,15 @@ def test_the_panel_pushed_never_holds_the_lobby_or_viewer_forms(app, cup, bracke
     event = Event(1, "match_updated", cup.id, {"match_id": semi.id})
     with fragments.render_context(app):
         pushed = fragments.render(event)
-    assert set(pushed) == {f"match:{semi.id}", f"tournament:{cup.id}"}
+    assert set(pushed) == {f"match:{semi.id}", f"bracket:{cup.id}", f"tournament:{cup.id}",
+                           f"matches:{cup.id}"}
     assert "SECRET-ROOM" not in "".join(pushed.values())
     assert "<form" not in pushed[f"match:{semi.id}"]
     follow = Event(2, "match_updated", cup.id, {"match_id": semi.id, "follow": True})
     with fragments.render_context(app):
         followed = fragments.render(follow)
-    assert set(followed) == {f"match:{semi.id}", f"tournament:{cup.id}"}
-    assert "bracket-standings" not in followed[f"tournament:{cup.id}"]  # its card alone
+    assert set(followed) == {f"match:{semi.id}", f"bracket:{cup.id}"}
+    assert "bracket-standings" not in followed[f"bracket:{cup.id}"]  # its card alone
     with fragments.render_context(app):
         only = fragments.render(event, wanted=lambda room: room.startswith("match:"))
     assert set(only) == {f"match:{semi.id}"}  # the bracket is not drawn for nobody

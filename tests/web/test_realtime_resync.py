@@ -30,6 +30,15 @@ SETTLE = 15.0  # seconds the page may take to catch up after the last result
 
 def element(html: str, dom_id: str) -> str | None:
     """The outer HTML of the element with id `dom_id`, normalized; None when absent."""
+    found = span(html, dom_id)
+    if found is None:
+        return None
+    outer = re.sub(r"\s+", " ", html[found[0]:found[1]]).replace(' hx-swap-oob="outerHTML"', "")
+    return outer.replace(" >", ">").strip()
+
+
+def span(html: str, dom_id: str) -> tuple[int, int] | None:
+    """Where the element with id `dom_id` starts and ends in `html`; None when absent."""
     start = re.search(rf'<([a-zA-Z][\w-]*)\b[^>]*\bid="{re.escape(dom_id)}"', html)
     if start is None:
         return None
@@ -37,9 +46,7 @@ def element(html: str, dom_id: str) -> str | None:
     for token in re.finditer(rf"<(/?){tag}\b[^>]*>", html[start.start():]):
         depth += -1 if token.group(1) else 1
         if depth == 0:
-            outer = html[start.start():start.start() + token.end()]
-            outer = re.sub(r"\s+", " ", outer).replace(' hx-swap-oob="outerHTML"', "")
-            return outer.replace(" >", ">").strip()
+            return start.start(), start.start() + token.end()
     raise AssertionError(f"unbalanced <{tag}> for #{dom_id}")
 
 
@@ -74,6 +81,11 @@ class Spectator:
         for dom_id in re.findall(r'<[a-zA-Z][\w-]*\b[^>]*\bid="([^"]+)"[^>]*hx-swap-oob', message):
             if dom_id in self.regions:
                 self.regions[dom_id] = element(message, dom_id)
+                continue
+            for region, html in self.regions.items():  # a part inside a region (a card)
+                if html and (inside := span(html, dom_id)):
+                    self.regions[region] = (html[:inside[0]] + element(message, dom_id)
+                                            + html[inside[1]:])
 
     def drain(self, wait: float = 0.05) -> None:
         """Apply whatever has arrived; returns when the socket is quiet for `wait` s."""
@@ -139,7 +151,7 @@ def test_a_page_whose_socket_dies_and_whose_server_restarts_mid_stream_loses_not
     bracket, _ = start_bracket(organizer, cup, 8, make_field)
     server = start_server(settings)
     try:
-        page = Spectator(server, f"/t/{cup.slug}/bracket", room_of(cup), ("bracket",))
+        page = Spectator(server, f"/t/{cup.slug}/bracket", f"bracket:{cup.id}", ("bracket",))
         first = page.regions["bracket"]
         played = play_next(bracket, 2)
         page.drain()
@@ -171,7 +183,7 @@ def test_a_page_whose_socket_dies_and_whose_server_restarts_mid_stream_loses_not
 def test_a_since_older_than_the_outbox_keeps_gets_a_snapshot_of_the_room(
         settings, live_server, cup, make_field, organizer):
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
-    page = Spectator(live_server, f"/t/{cup.slug}/bracket", room_of(cup), ("bracket",))
+    page = Spectator(live_server, f"/t/{cup.slug}/bracket", f"bracket:{cup.id}", ("bracket",))
     page.kill()
     stale = page.seq
     for match in playable(bracket):
@@ -192,17 +204,23 @@ def test_a_snapshot_holds_every_live_region_of_the_room(live_server, cup, make_f
     start_bracket(organizer, cup, 4, make_field)
     feed.prune(db.session, utcnow() + timedelta(days=2), 86400, 0)
     db.session.commit()
-    ws = websocket.create_connection(socket_url(live_server, room_of(cup), since=0),
-                                     timeout=TIMEOUT)
-    snapshot = ws.recv()
-    ws.close()
-    assert seq_of(snapshot) == current_sequence(db.session)
-    for dom_id in (f"tournament-{cup.id}-status", f"tournament-{cup.id}-participants",
-                   "bracket"):
-        assert f'id="{dom_id}"' in snapshot
+    snapshot, drawn = (_snapshot(live_server, room) for room in (room_of(cup), f"bracket:{cup.id}"))
+    assert seq_of(snapshot) == seq_of(drawn) == current_sequence(db.session)
+    regions = (f"tournament-{cup.id}-status", f"tournament-{cup.id}-participants",
+               f"tournament-{cup.id}-overview")
     tournament_page = fetch(live_server, f"/t/{cup.slug}")
-    for dom_id in (f"tournament-{cup.id}-status", f"tournament-{cup.id}-participants"):
+    for dom_id in regions:
         assert element(snapshot, dom_id) == element(tournament_page, dom_id)
+    assert 'id="bracket"' not in snapshot  # the tournament page has no bracket
+    assert 'id="bracket"' in drawn and not any(f'id="{dom_id}"' in drawn for dom_id in regions)
+
+
+def _snapshot(server: LiveServer, room: str) -> str:
+    ws = websocket.create_connection(socket_url(server, room, since=0), timeout=TIMEOUT)
+    try:
+        return ws.recv()
+    finally:
+        ws.close()
 
 
 def test_a_since_from_another_outbox_history_gets_a_snapshot(live_server, cup):
@@ -249,7 +267,7 @@ def test_a_busy_gap_draws_the_bracket_once_however_many_results_it_holds(
     since = current_sequence(db.session)
     play_next(bracket, 3)  # 3 x (2 check-ins, a report, a confirmation): a dozen events
     db.session.commit()
-    room = LiveSocket(frozenset({room_of(cup)}), frozenset({cup.id}), limit=10)
+    room = LiveSocket(frozenset({f"bracket:{cup.id}"}), frozenset({cup.id}), limit=10)
     first = Hub(app).catch_up(room, since)
     assert first.count('<section id="bracket"') == 1
     assert seq_of(first) == current_sequence(db.session)
