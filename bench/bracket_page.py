@@ -110,8 +110,8 @@ def _fragment(app, event_type: str, tournament_id: int, payload: dict) -> str:
     from app.realtime import fragments
     from app.realtime.feed import Event
 
-    room = f"tournament:{tournament_id}"
-    with fragments.render_context(app):  # the tournament room's fragment only (not the match's)
+    room = f"bracket:{tournament_id}"
+    with fragments.render_context(app):  # the bracket page room's fragment only (not the match's)
         pushed = fragments.render(Event(1, event_type, tournament_id, payload),
                                   wanted=lambda name: name == room)
     return pushed[room]
