@@ -133,6 +133,7 @@ def _serve(ws, subscriber: Subscriber, first: str) -> None:
         ws.sock.settimeout(SEND_TIMEOUT)
     try:
         ws.send(first)
+        subscriber.attach(ws.sock)  # from now on the hub may write frames to it directly
         while _turn(ws, subscriber):
             pass
     except (ConnectionClosed, OSError):
@@ -149,10 +150,7 @@ def _turn(ws, subscriber: Subscriber) -> bool:
     if subscriber.close_code is not None:
         _close(ws, subscriber.close_code, subscriber.close_reason)
         return False
-    messages = subscriber.take()
-    for message in messages:
-        ws.send(message)
-    if not messages:
+    if not subscriber.flush(ws.sock.sendall):  # frames the hub encoded and could not send
         subscriber.wake.wait(IDLE_WAIT)
     return True
 
