@@ -51,10 +51,11 @@ class Coalescer:
         if self.window > 0 and event.type in COALESCED and match_id is not None:
             self._wait(tournament, match_id, event)
         elif event.type in TERMINAL:
+            if event.type == "match_completed":  # it redraws its own match: absorbed
+                self._groups.pop((tournament, match_id), None)
             for key in [k for k in self._groups if k[0] == tournament]:
                 group = self._groups.pop(key)
-                if key[1] != match_id or event.type != "match_completed":
-                    sends.append((group.event, self._marker(tournament, prior)))
+                sends.append((group.event, self._marker(tournament, prior)))
             sends.append((event, self._marker(tournament, event.id)))
         else:
             sends.append((event, self._marker(tournament, event.id)))
