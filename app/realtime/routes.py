@@ -11,6 +11,7 @@ after 1012 but not after a normal 1000.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, abort, current_app, request, url_for
@@ -105,7 +106,9 @@ def socket(ws) -> None:
         return
     hub.subscribe(subscriber)  # before catching up, so nothing falls between the two
     try:
-        _serve(ws, subscriber, hub.catch_up(subscriber, int(since) if since else None))
+        # A function, not the string: held for the socket's lifetime, the catch-up (often
+        # a whole bracket) would cost every socket its size in memory.
+        _serve(ws, subscriber, lambda: hub.catch_up(subscriber, int(since) if since else None))
     except Exception:
         log.exception("live connection failed")
         _close(ws, INTERNAL_ERROR, "Live updates failed; retrying.")
@@ -127,12 +130,12 @@ def _authorized_rooms(names: list[str]) -> dict[str, int] | None:
     return watched
 
 
-def _serve(ws, subscriber: Subscriber, first: str) -> None:
-    """Send `first`, then queued fragments as they come, until either side closes."""
+def _serve(ws, subscriber: Subscriber, first: Callable[[], str]) -> None:
+    """Send `first()`, then queued fragments as they come, until either side closes."""
     if ws.ping_interval:  # simple-websocket reads only after select(), so this bounds sends
         ws.sock.settimeout(SEND_TIMEOUT)
     try:
-        ws.send(first)
+        ws.send(first())
         subscriber.attach(ws.sock)  # from now on the hub may write frames to it directly
         while _turn(ws, subscriber):
             pass
