@@ -1,8 +1,10 @@
 """Coalescing: a burst of updates to one match within a short window is sent once, latest state.
 
 Fragments are rendered from the current database state, so the newest event of a
-match stands for every earlier one: non-terminal events (`match_updated`) of the
-same match that arrive within the window are rendered once, when it ends.
+match stands for every earlier one. A non-terminal event (`match_updated`) of a
+match that has had none for a window is sent at once and opens a window; those
+that follow within it are rendered once, from the newest, when it ends (and open
+the next one). So a lone update is never delayed and a burst costs two renders.
 Terminal events (`match_completed`, `bracket_updated`, `bracket_generated`) are
 never delayed: they first flush what waits in their tournament (a waiting update
 of the completed match itself is absorbed: the terminal event redraws it).
@@ -27,10 +29,24 @@ Send = tuple[Event, int]  # an event to render now, and the sequence marker its 
 
 
 @dataclass
-class _Group:
-    first: int  # the lowest sequence number waiting in the group
-    event: Event  # the newest event, standing for all of them
+class _Window:
     deadline: float
+    first: int | None = None  # the lowest sequence number waiting (None: nothing waits)
+    event: Event | None = None  # the newest waiting event, standing for all of them
+
+    def hold(self, event: Event) -> None:
+        """Make `event` wait, merged with what already waits."""
+        if self.event is None:
+            self.first, self.event = event.id, event
+            return
+        # Redraw the tournament's pages if any event of the burst asked for it.
+        follow = bool(self.event.payload.get("follow")) and bool(event.payload.get("follow"))
+        newest = event if event.id > self.event.id else self.event
+        payload = {k: v for k, v in newest.payload.items() if k != "follow"}
+        if follow:
+            payload["follow"] = True
+        self.event = replace(newest, payload=payload)
+        self.first = min(self.first, event.id)
 
 
 class Coalescer:
@@ -39,7 +55,7 @@ class Coalescer:
     def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self._clock = clock
-        self._groups: dict[tuple[int, int], _Group] = {}  # (tournament, match) -> waiting
+        self._windows: dict[tuple[int, int], _Window] = {}  # (tournament, match) -> window
         self._seen: dict[int, int] = {}  # tournament -> highest sequence number handled
 
     def add(self, event: Event) -> list[Send]:
@@ -49,13 +65,20 @@ class Coalescer:
         match_id = event.payload.get("match_id")
         sends: list[Send] = []
         if self.window > 0 and event.type in COALESCED and match_id is not None:
-            self._wait(tournament, match_id, event)
+            window = self._windows.get((tournament, match_id))
+            now = self._clock()
+            if window is None or (window.deadline <= now and window.event is None):
+                self._windows[(tournament, match_id)] = _Window(now + self.window)
+                sends.append((event, self._marker(tournament, event.id)))
+            else:
+                window.hold(event)
         elif event.type in TERMINAL:
             if event.type == "match_completed":  # it redraws its own match: absorbed
-                self._groups.pop((tournament, match_id), None)
-            for key in [k for k in self._groups if k[0] == tournament]:
-                group = self._groups.pop(key)
-                sends.append((group.event, self._marker(tournament, prior)))
+                self._windows.pop((tournament, match_id), None)
+            for key in [k for k in self._windows if k[0] == tournament]:
+                waiting = self._windows.pop(key).event
+                if waiting is not None:
+                    sends.append((waiting, self._marker(tournament, prior)))
             sends.append((event, self._marker(tournament, event.id)))
         else:
             sends.append((event, self._marker(tournament, event.id)))
@@ -63,33 +86,26 @@ class Coalescer:
         return sends
 
     def due(self) -> list[Send]:
-        """The waiting groups whose window has ended, with their markers."""
+        """The waiting events whose window has ended, with their markers."""
         now = self._clock()
         sends = []
-        for key in [k for k, g in self._groups.items() if g.deadline <= now]:
-            group = self._groups.pop(key)
-            sends.append((group.event, self._marker(key[0], self._seen.get(key[0], 0))))
+        for key, window in list(self._windows.items()):
+            if window.deadline > now:
+                continue
+            if window.event is None:  # a quiet window: the next update goes out at once
+                del self._windows[key]
+                continue
+            event, window.event, window.first = window.event, None, None
+            window.deadline = now + self.window  # a burst that goes on is sent once a window
+            sends.append((event, self._marker(key[0], self._seen.get(key[0], 0))))
         return sends
 
     def next_deadline(self) -> float | None:
-        """When the earliest waiting group is due (None when nothing waits)."""
-        return min((g.deadline for g in self._groups.values()), default=None)
-
-    def _wait(self, tournament: int, match_id: int, event: Event) -> None:
-        key = (tournament, match_id)
-        group = self._groups.get(key)
-        if group is None:
-            self._groups[key] = _Group(event.id, event, self._clock() + self.window)
-            return
-        # Redraw the tournament's pages if any event of the burst asked for it.
-        follow = bool(group.event.payload.get("follow")) and bool(event.payload.get("follow"))
-        newest = event if event.id > group.event.id else group.event
-        payload = {k: v for k, v in newest.payload.items() if k != "follow"}
-        if follow:
-            payload["follow"] = True
-        group.event = replace(newest, payload=payload)
-        group.first = min(group.first, event.id)
+        """When the earliest waiting event is due (None when nothing waits)."""
+        return min((w.deadline for w in self._windows.values() if w.event is not None),
+                   default=None)
 
     def _marker(self, tournament: int, upto: int) -> int:
-        waiting = [g.first for k, g in self._groups.items() if k[0] == tournament]
+        waiting = [w.first for k, w in self._windows.items()
+                   if k[0] == tournament and w.first is not None]
         return min(upto, min(waiting) - 1) if waiting else upto

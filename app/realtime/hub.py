@@ -35,7 +35,6 @@ from app.realtime.subscriber import SERVICE_RESTART, Subscriber, text_frame
 log = logging.getLogger(__name__)
 
 BATCH = 500
-RENDERED_EVENTS = 64  # newest events whose fragments are kept for sockets that catch up
 COALESCE_SECONDS = 0.1  # bursts of one match's updates within this window are sent once
 _hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
 _start_lock = threading.Lock()
@@ -73,7 +72,6 @@ class Hub:
         self._failing = False
         self._poll = float(app.config.get("OUTBOX_POLL_SECONDS", 0.5))
         self._safety_poll = float(app.config.get("OUTBOX_SAFETY_POLL_SECONDS", 5.0))
-        self._rendered: dict[tuple, dict[str, str]] = {}  # event -> {room: html}
         self.coalescer = Coalescer(float(app.config.get("REALTIME_COALESCE_SECONDS",
                                                         COALESCE_SECONDS)))
 
@@ -192,22 +190,9 @@ class Hub:
             stats.dispatched(seq)
 
     def _render(self, event: Event, wanted: Callable[[str], bool]) -> dict[str, str]:
-        """`event`'s fragments for the rooms `wanted` accepts, each room rendered once.
-
-        Kept for the newest events: sockets that connect in a burst (a restart, a page
-        everyone opens) get the events they missed without rendering them again each. A
-        fragment drawn after its event committed stays right for that event: anything that
-        changed since has a newer event, replayed after it.
-        """
-        # With the creation time: an outbox that was reset hands out the same ids again.
-        done = self._rendered.setdefault((event.id, event.created_at), {})
-        while len(self._rendered) > RENDERED_EVENTS:
-            del self._rendered[next(iter(self._rendered))]
         try:
-            fresh = fragments.render(event, lambda room: room not in done and wanted(room))
+            return fragments.render(event, wanted)
         except Exception:  # one bad fragment must not stop the others
             log.exception("could not render event %s (%s)", event.id, event.type)
             db.session.rollback()
             return {}
-        done.update(fresh)
-        return {room: html for room, html in done.items() if room in fresh or wanted(room)}
