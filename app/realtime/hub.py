@@ -35,7 +35,7 @@ from app.realtime.subscriber import SERVICE_RESTART, Subscriber, text_frame
 log = logging.getLogger(__name__)
 
 BATCH = 500
-COALESCE_SECONDS = 0.1  # bursts of one match's updates within this window are sent once
+COALESCE_SECONDS = 0.1  # a burst of one match's updates goes out at most once a window
 _hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
 _start_lock = threading.Lock()
 
