@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-pg lint bench bench-brackets bench-results bench-bracket-page install migrate demo worker clean
+.PHONY: run test test-sqlite test-pg lint bench bench-brackets bench-results bench-bracket-page bench-realtime install migrate demo worker clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -61,6 +61,10 @@ bench: install
 ## make bench-results: matches completed per second through HTTP (SQLite, then PostgreSQL)
 bench-results: install
 	$(BIN)/python bench/results.py
+
+## make bench-realtime: spectator sockets (1,000 … 10,000) fed by real confirmations, vs asyncio
+bench-realtime: install
+	$(BIN)/python bench/realtime.py
 
 ## make bench-brackets: engine vs brackets-manager.js (installs it into bench/.node/ with npm)
 bench-brackets: install

@@ -19,6 +19,18 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 
+def on_starting(server):
+    """Every WebSocket is an open file: lift the soft limit (often 1,024) to the hard one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an unlimited hard limit: the kernel's cap still applies
+            pass
+
+
 def post_fork(server, worker):
     """Make psycopg2 cooperative so a slow query does not stall the other greenlets."""
     from psycogreen.gevent import patch_psycopg

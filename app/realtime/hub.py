@@ -7,28 +7,36 @@ puts the same string on every socket of that room. It wakes when this process
 commits events (`broker.notify_committed`), when another process publishes on
 Redis, and on a poll: every ``OUTBOX_POLL_SECONDS`` without Redis (or while
 Redis is unreachable), every ``OUTBOX_SAFETY_POLL_SECONDS`` with it.
+
+Bursts of updates to one match are coalesced (`coalescing`), and each room's
+message is encoded into a WebSocket frame once and offered as the same bytes
+to every socket (`subscriber`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
 from flask import Flask
 
 from app.extensions import db
-from app.realtime import fragments
+from app.realtime import fragments, stats
 from app.realtime.broker import HUB_KEY, Listener
 from app.realtime.catchup import CatchUp
+from app.realtime.coalescing import Coalescer
 from app.realtime.feed import Event, Feed
 from app.realtime.rooms import ACCESS_EVENTS, DEFAULT_CAPACITY, Rooms
-from app.realtime.subscriber import SERVICE_RESTART, Subscriber
+from app.realtime.subscriber import SERVICE_RESTART, Subscriber, text_frame
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+COALESCE_SECONDS = 0.1  # a burst of one match's updates goes out at most once a window
 _hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
 _start_lock = threading.Lock()
 
@@ -66,11 +74,14 @@ class Hub:
         self._failing = False
         self._poll = float(app.config.get("OUTBOX_POLL_SECONDS", 0.5))
         self._safety_poll = float(app.config.get("OUTBOX_SAFETY_POLL_SECONDS", 5.0))
+        self.coalescer = Coalescer(float(app.config.get("REALTIME_COALESCE_SECONDS",
+                                                        COALESCE_SECONDS)))
 
     def start(self) -> None:
         """Begin after the newest committed event and start the background threads."""
         with fragments.render_context(self.app):
             self.feed = Feed.at_end(db.session)
+        stats.enable(os.environ.get("REALTIME_STATS_DIR"))  # bench/realtime.py only
         threading.Thread(target=self._run, name="realtime-hub", daemon=True).start()
         if url := self.app.config.get("REDIS_URL"):
             self.listener = Listener(url, self.wake)
@@ -108,7 +119,7 @@ class Hub:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self._interval())
+            self._wake.wait(self._timeout())
             self._wake.clear()
             if self._stopping.is_set():
                 break
@@ -124,23 +135,33 @@ class Hub:
                     log.info("realtime hub reads the outbox again")
                 self._failing = False
 
-    def _interval(self) -> float:
+    def _timeout(self) -> float:
         listening = self.listener is not None and self.listener.connected
-        return self._safety_poll if listening else self._poll
+        timeout = self._safety_poll if listening else self._poll
+        if (deadline := self.coalescer.next_deadline()) is not None:
+            timeout = min(timeout, max(0.0, deadline - time.monotonic()))
+        return timeout
 
     def pump(self) -> None:
-        """Deliver every event committed since the last pump."""
+        """Deliver every event committed since the last pump, and the bursts now due."""
         more = True
         while more and not self._stopping.is_set():
             with fragments.render_context(self.app):
                 events, more = self.feed.read(db.session, BATCH)
                 for event in events:
-                    self._dispatch(event)
+                    self._catch_up.invalidate()  # cached first messages may lack this event
+                    if self.rooms.watching(event.tournament_id):  # else render nothing
+                        for send, seq in self.coalescer.add(event):
+                            self._dispatch(send, seq)
+        if due := self.coalescer.due():
+            with fragments.render_context(self.app):
+                for send, seq in due:
+                    self._dispatch(send, seq)
 
-    def _dispatch(self, event: Event) -> None:
-        self._catch_up.invalidate()  # cached first messages may lack this event
+    def _dispatch(self, event: Event, seq: int) -> None:
+        """Render `event` once per watched room and offer the frame, marked `seq`, to each."""
         if not self.rooms.watching(event.tournament_id):
-            return  # nobody watches: render nothing
+            return
         if event.type in ACCESS_EVENTS:  # before rendering: no fragment to the shut out
             self.rooms.recheck(event.tournament_id)
         watched: dict[str, tuple] = {}
@@ -149,10 +170,16 @@ class Hub:
             watched[room] = self.rooms.members(room)
             return bool(watched[room])
 
-        for room, html in self._render(event, wanted).items():
-            message = fragments.message(event.id, html)  # once per room, shared by all
-            for subscriber in watched[room]:
-                subscriber.offer(message)
+        started = time.perf_counter()
+        rendered = self._render(event, wanted)
+        render_seconds = time.perf_counter() - started
+        for room, html in rendered.items():
+            frame = text_frame(fragments.message(seq, html))  # once per room, shared by all
+            members = watched[room]
+            stats.dispatching(seq, len(members), len(frame), render_seconds)
+            for subscriber in members:
+                subscriber.offer(frame, seq)
+            stats.dispatched(seq)
 
     def _render(self, event: Event, wanted: Callable[[str], bool]) -> dict[str, str]:
         try:

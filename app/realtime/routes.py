@@ -18,6 +18,7 @@ Close codes — htmx reconnects after 1001, 1005, 1006, 1011, 1012, 1013 and
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, abort, current_app, request, url_for
@@ -138,8 +139,10 @@ def _live(ws, app: Flask) -> None:
         if subscriber.close_code is not None:  # refused (room full, server stopping)
             _close(ws, subscriber.close_code, subscriber.close_reason)
             return
-        first = hub.catch_up(subscriber, int(since) if since else None)
-        _serve(ws, subscriber, first, limits.bucket_for(app))
+        # A function, not the string: held for the socket's lifetime, the catch-up (often
+        # a whole bracket) would cost every socket its size in memory.
+        _serve(ws, subscriber, lambda: hub.catch_up(subscriber, int(since) if since else None),
+               limits.bucket_for(app))
     except Exception:
         log.exception("live connection failed")
         _close(ws, INTERNAL_ERROR, "Live updates failed; retrying.")
@@ -161,12 +164,13 @@ def _authorized_rooms(names: list[str]) -> dict[str, int] | None:
     return watched
 
 
-def _serve(ws, subscriber: Subscriber, first: str, inbound: TokenBucket) -> None:
-    """Send `first`, then queued fragments as they come, until either side closes."""
+def _serve(ws, subscriber: Subscriber, first: Callable[[], str], inbound: TokenBucket) -> None:
+    """Send `first()`, then queued fragments as they come, until either side closes."""
     if ws.ping_interval:  # simple-websocket reads only after select(), so this bounds sends
         ws.sock.settimeout(SEND_TIMEOUT)
     try:
-        ws.send(first)
+        ws.send(first())
+        subscriber.attach(ws.sock)  # from now on the hub may write frames to it directly
         while _turn(ws, subscriber, inbound):
             pass
     except (ConnectionClosed, OSError):
@@ -185,10 +189,7 @@ def _turn(ws, subscriber: Subscriber, inbound: TokenBucket) -> bool:
     if subscriber.close_code is not None:
         _close(ws, subscriber.close_code, subscriber.close_reason)
         return False
-    messages = subscriber.take()
-    for message in messages:
-        ws.send(message)
-    if not messages:
+    if not subscriber.flush(ws.sock.sendall):  # frames the hub encoded and could not send
         subscriber.wake.wait(IDLE_WAIT)
     return True
 
