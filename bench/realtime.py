@@ -12,15 +12,15 @@ hubs then write their fan-out timings (app/realtime/stats.py) to files the bench
 
 For each C: the spectator processes (bench/realtime_clients.py, asyncio `websockets`
 clients, one loopback source address each) open C sockets to the page's socket URL
-(`/ws?room=tournament:<id>&since=<seq>`, read from the tournament page, with the page's
-Origin); the server's RSS is read before and with the sockets open (memory per spectator:
-the difference over C). Then, for each of E matches, the two players check in and one
-reports through HTTP (CSRF token, match version, as the forms do), and after a pause the
-other confirms: the clock starts when the confirm's response returns
-(the commit is before it, so the figures are slightly optimistic by the response's
-transmission time); a delivery is the first message whose marker is the match_completed
-event's sequence number. Meanwhile one client GETs /t/<slug> and /healthz in turn every 10 ms
-(ordinary requests; the page's p50 is also taken without sockets just before).
+(`/ws?room=bracket:<id>&since=<seq>`, read from the bracket page — where spectators watch —
+with the page's Origin); the server's RSS is read before and with the sockets open (memory
+per spectator: the difference over C). Then, for each of E matches, the two players check in
+and one reports through HTTP (CSRF token, match version, as the forms do), and after a pause
+the other confirms: the clock starts when the confirm's response returns (the commit is
+before it, so the figures are slightly optimistic by the response's transmission time); a
+delivery is the first message whose marker is the match_completed event's sequence number.
+Meanwhile one client GETs /t/<slug> and /healthz in turn every 10 ms (ordinary requests; the
+page's p50 is also taken without sockets just before).
 A spectator that never receives an event's marker is a lost update.
 
 The reference, in the same run: a pure-asyncio `websockets` server in its own process,
@@ -263,7 +263,7 @@ class Play:
 
 def server_phase(clients: Clients, address: str, pids: list[int], play: Play, stats_dir: Path,
                  count: int, events: int) -> dict:
-    page = play.browser.page(f"/t/{results.SLUG}", results.Player(0, ""))
+    page = play.browser.page(f"/t/{results.SLUG}/bracket", results.Player(0, ""))
     url = "ws://" + address + SOCKET_RE.search(page.decode()).group(1).replace("&amp;", "&")
     if not play.warm:  # the hub starts with the first socket: not part of per-socket memory
         clients.connect(url, f"http://{address}", 8)
@@ -357,6 +357,7 @@ def run_setup(kind: str, workers: int, counts: list[int], events: int,
         stats_dir = Path(instance) / "stats"
         stats_dir.mkdir()
         os.environ.update(REALTIME_STATS_DIR=str(stats_dir), WS_MAX_CONNECTIONS_PER_IP="100000",
+                          WS_ROOM_CAPACITY=str(max(counts) + 2000),
                           WORKER_CONNECTIONS=str(max(counts) + 2000))
         log = Path(instance) / "server.log"
         jobs = results._scheduled_jobs(db.redis_url)
