@@ -72,6 +72,7 @@ def from_environment(env: str | None = None) -> dict:
         # Realtime limits (app/realtime/limits.py, rooms.py); 0 turns a cap off (benchmarks).
         "WS_MAX_CONNECTIONS_PER_IP": int(os.environ.get("WS_MAX_CONNECTIONS_PER_IP", "50")),
         "WS_ROOM_CAPACITY": int(os.environ.get("WS_ROOM_CAPACITY", "10000")),
+        "WS_SEND_QUEUE": int(os.environ.get("WS_SEND_QUEUE", "100")),
         "WS_MESSAGES_PER_SECOND": float(os.environ.get("WS_MESSAGES_PER_SECOND", "10")),
         "WS_MESSAGE_BURST": float(os.environ.get("WS_MESSAGE_BURST", "20")),
         # How long / how many outbox events are kept for replays; older gaps get a snapshot.

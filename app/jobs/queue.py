@@ -17,6 +17,9 @@ from app.jobs.runner import Runner
 from app.models import utcnow
 
 QUEUE_NAME = "default"
+# A request pushes its jobs after its commit: a hung Redis must not hold it (redis-py waits
+# without limit by default; a lost trigger is what the sweeper is for).
+PRODUCER_TIMEOUT = 1.0
 _EXTENSION = "bracketeer.jobs"
 _lock = threading.Lock()
 
@@ -30,7 +33,8 @@ class RQBackend:
     """Jobs go to Redis; `python -m worker` runs them, its scheduler releases timed ones."""
 
     def __init__(self, redis_url: str) -> None:
-        self.queue = make_queue(Redis.from_url(redis_url))
+        self.queue = make_queue(Redis.from_url(redis_url, socket_timeout=PRODUCER_TIMEOUT,
+                                               socket_connect_timeout=PRODUCER_TIMEOUT))
 
     def push(self, job: Job) -> None:
         """Put `job` on the queue, or in the scheduled registry if it is due later."""
