@@ -353,7 +353,7 @@ def run_setup(kind: str, workers: int, counts: list[int], events: int,
     with tempfile.TemporaryDirectory() as instance, results.database(kind, instance) as db:
         if db.redis_url:
             db = dataclasses.replace(db, redis_url=REDIS_URL)
-        field_ = results.prepare(db, instance, ENTRANTS)
+        field_ = results.prepare(db, instance, ENTRANTS, checkin=True)
         stats_dir = Path(instance) / "stats"
         stats_dir.mkdir()
         os.environ.update(REALTIME_STATS_DIR=str(stats_dir), WS_MAX_CONNECTIONS_PER_IP="100000",
