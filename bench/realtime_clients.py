@@ -101,15 +101,16 @@ class Spectators:
             spectator.closed = True
 
     async def count(self, seq: int) -> int:
-        """How many sockets have received a message marked `seq`."""
-        return sum(1 for s in self.spectators if seq in s.arrivals)
+        """How many sockets have received `seq`: a message marked `seq` or later (a marker
+        says everything up to it was sent; the hub sends one transaction's events in one)."""
+        return sum(1 for s in self.spectators if _arrival(s, seq) is not None)
 
     async def collect(self, seqs: list[int]) -> dict:
         """Per wanted seq, every arrival time and the number of sockets that never got it."""
-        return {"arrivals": {q: [s.arrivals[q] for s in self.spectators if q in s.arrivals]
-                             for q in seqs},
-                "missing": {q: sum(1 for s in self.spectators if q not in s.arrivals)
-                            for q in seqs},
+        arrivals = {q: [t for s in self.spectators if (t := _arrival(s, q)) is not None]
+                    for q in seqs}
+        return {"arrivals": arrivals,
+                "missing": {q: len(self.spectators) - len(arrivals[q]) for q in seqs},
                 "closed": sum(1 for s in self.spectators if s.closed),
                 "sample": self.spectators[0].last.decode() if self.spectators else ""}
 
@@ -168,3 +169,9 @@ async def _reference(conn) -> None:
                 conn.send((started, time.monotonic(), len(clients)))
             elif command == "clients":
                 conn.send(len(clients))
+
+
+def _arrival(spectator: Spectator, seq: int) -> float | None:
+    """When `spectator` first received a marker of `seq` or later; None if it never did."""
+    times = [t for q, t in spectator.arrivals.items() if q >= seq]
+    return min(times) if times else None

@@ -148,33 +148,47 @@ class Hub:
         while more and not self._stopping.is_set():
             with fragments.render_context(self.app):
                 events, more = self.feed.read(db.session, BATCH)
+                ready: list[tuple[Event, int]] = []
                 for event in events:
                     self._catch_up.invalidate()  # cached first messages may lack this event
                     if self.rooms.watching(event.tournament_id):  # else render nothing
-                        for send, seq in self.coalescer.add(event):
-                            self._dispatch(send, seq)
+                        ready.extend(self.coalescer.add(event))
+                self._dispatch(ready)
         if due := self.coalescer.due():
             with fragments.render_context(self.app):
-                for send, seq in due:
-                    self._dispatch(send, seq)
+                self._dispatch(due)
 
-    def _dispatch(self, event: Event, seq: int) -> None:
-        """Render `event` once per watched room and offer the frame, marked `seq`, to each."""
-        if not self.rooms.watching(event.tournament_id):
-            return
-        if event.type in ACCESS_EVENTS:  # before rendering: no fragment to the shut out
-            self.rooms.recheck(event.tournament_id)
+    def _dispatch(self, ready: list[tuple[Event, int]]) -> None:
+        """Render each event once per watched room, then offer each room one frame of all
+        its fragments, marked with the newest of their sequences, to every socket in it.
+
+        One frame per room per read: the events of one transaction (a confirmation, and the
+        next matches its winner and loser reached) cost one fan-out, not one each. The
+        marker is safe: each `seq` is one the coalescer lets a socket advertise, and the
+        frame carries every fragment up to the newest of them.
+        """
+        parts: dict[str, list[str]] = {}
+        marks: dict[str, int] = {}
         watched: dict[str, tuple] = {}
 
         def wanted(room: str) -> bool:
-            watched[room] = self.rooms.members(room)
+            if room not in watched:
+                watched[room] = self.rooms.members(room)
             return bool(watched[room])
 
         started = time.perf_counter()
-        rendered = self._render(event, wanted)
+        for event, seq in ready:
+            if not self.rooms.watching(event.tournament_id):
+                continue
+            if event.type in ACCESS_EVENTS:  # before rendering: no fragment to the shut out
+                self.rooms.recheck(event.tournament_id)
+            for room, html in self._render(event, wanted).items():
+                parts.setdefault(room, []).append(html)
+                marks[room] = max(marks.get(room, 0), seq)
         render_seconds = time.perf_counter() - started
-        for room, html in rendered.items():
-            frame = text_frame(fragments.message(seq, html))  # once per room, shared by all
+        for room, htmls in parts.items():
+            seq = marks[room]
+            frame = text_frame(fragments.message(seq, "".join(htmls)))  # shared by all
             members = watched[room]
             stats.dispatching(seq, len(members), len(frame), render_seconds)
             for subscriber in members:

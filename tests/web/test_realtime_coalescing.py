@@ -201,10 +201,10 @@ def test_hub_never_delays_a_completed_match(hub, clock):
     pump(hub, updated(29, match_id=2, follow=True), updated(30, match_id=2, follow=True),
          updated(31, match_id=1))
     pump(hub, completed(32, match_id=1))  # same instant: no window has ended
-    assert received(watcher) == [(29, "<p>match_updated 29</p>"),
-                                 (29, "<p>match_updated 31</p>"),  # 30 still waits
-                                 (31, "<p>match_updated 30</p>"),
-                                 (32, "<p>match_completed 32</p>")]
+    # One frame per pump (30 still waits, so the first marker stays below it), then the
+    # completion flushes 30 and goes with it.
+    assert received(watcher) == [(29, "<p>match_updated 29</p><p>match_updated 31</p>"),
+                                 (32, "<p>match_updated 30</p><p>match_completed 32</p>")]
     clock.now += 1.0
     pump(hub)
     assert received(watcher) == []  # nothing was left waiting
@@ -217,3 +217,14 @@ def test_hub_timeout_wakes_it_when_a_window_ends(hub, clock):
     assert hub._timeout() == idle  # sent at once: nothing waits
     pump(hub, updated(41))
     assert hub._timeout() <= 0.1 < idle
+
+
+def test_hub_sends_the_events_of_one_read_in_one_frame_marked_with_the_newest(hub):
+    """A confirmation commits its match and the next matches it filled: one fan-out."""
+    watcher, other = spectator(hub), spectator(hub)
+    pump(hub, updated(50, match_id=3, follow=True), updated(51, match_id=4, follow=True),
+         completed(52, match_id=1))
+    expected = [(52, "<p>match_updated 50</p><p>match_updated 51</p>"
+                     "<p>match_completed 52</p>")]
+    assert received(watcher) == expected and received(other) == expected
+    assert hub.renders == [50, 51, 52]  # each event rendered once, for every socket
