@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generation import _fill  # noqa: E402
+from bench.generation import _fill, scratch_database  # noqa: E402
 
 GOAL_MS = 150.0
 SCRATCH_DB = "bracketeer_bench_bracket_page"
@@ -38,32 +38,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as instance:
-        url, cleanup = _database(args.database, instance)
+        url, cleanup = scratch_database(args.database, instance, SCRATCH_DB)
         try:
             run(url, instance, args)
         finally:
             cleanup()
-
-
-def _database(choice: str, instance: str):
-    """A temporary SQLite file, or a scratch PostgreSQL database dropped afterwards."""
-    if choice == "sqlite":
-        return f"sqlite:///{instance}/bench.sqlite3", lambda: None
-    import psycopg2
-
-    base = choice.rsplit("/", 1)[0]
-    admin = psycopg2.connect(f"{base}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-        cursor.execute(f"CREATE DATABASE {SCRATCH_DB}")
-
-    def drop() -> None:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-        admin.close()
-
-    return f"{base}/{SCRATCH_DB}", drop
 
 
 def run(url: str, instance: str, args: argparse.Namespace) -> None:

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as instance:
-        url, cleanup = _database(args.database, instance)
+        url, cleanup = scratch_database(args.database, instance)
         try:
             first, again, matches = run(url, instance, args)
         finally:
@@ -46,7 +46,9 @@ def main() -> None:
           f"(min {min(again):.0f}, max {max(again):.0f}, {len(again)} runs; {matches} matches)")
 
 
-def _database(choice: str, instance: str):
+def scratch_database(choice: str, instance: str, name: str = SCRATCH_DB):
+    """A temporary SQLite file, or a scratch PostgreSQL database `name` dropped afterwards:
+    (its URL, the function that drops it)."""
     if choice == "sqlite":
         return f"sqlite:///{instance}/bench.sqlite3", lambda: None
     import psycopg2
@@ -55,15 +57,15 @@ def _database(choice: str, instance: str):
     admin = psycopg2.connect(f"{base}/postgres")
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-        cursor.execute(f"CREATE DATABASE {SCRATCH_DB}")
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
 
     def drop() -> None:
         with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.close()
 
-    return f"{base}/{SCRATCH_DB}", drop
+    return f"{base}/{name}", drop
 
 
 def run(url: str, instance: str, args: argparse.Namespace) -> tuple[float, list[float], int]:

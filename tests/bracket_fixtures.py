@@ -46,3 +46,19 @@ def make_field(app, password_hash) -> Callable[..., list[Registration]]:
         return registrations
 
     return make
+
+
+@pytest.fixture
+def make_published(make_field, organizer) -> Callable[..., object]:
+    """`make_published(tournament, n)`: a field of n, its bracket generated and finalized."""
+    from app.services import brackets
+    from tests.integration.test_bracket_generation import generate
+    from tests.integration.test_registrations import do
+
+    def make(tournament: Tournament, n: int):
+        make_field(tournament, n)
+        made = generate(organizer, tournament)
+        do(lambda: brackets.finalize(organizer, tournament, made.version))
+        return made
+
+    return make

@@ -27,12 +27,9 @@ def cup(make_tournament):
 
 
 @pytest.fixture
-def bracket(cup, make_field, organizer):
+def bracket(cup, make_published):
     """A finalized 8-entrant single elimination: four quarter-finals to play."""
-    make_field(cup, 8)
-    made = generate(organizer, cup)
-    do(lambda: brackets.finalize(organizer, cup, made.version))
-    return made
+    return make_published(cup, 8)
 
 
 @pytest.fixture

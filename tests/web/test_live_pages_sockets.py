@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app.models import Status, Visibility
-from app.services import brackets, matches
 from app.services import match_control as control
-from tests.integration.test_bracket_generation import generate
+from app.services import matches
 from tests.integration.test_matches import play, row, side_user
 from tests.integration.test_registrations import do
 from tests.web.test_live_pages import region_of
@@ -21,12 +20,9 @@ def cup(make_tournament):
 
 
 @pytest.fixture
-def bracket(cup, make_field, organizer):
+def bracket(cup, make_published):
     """A finalized 8-entrant single elimination."""
-    make_field(cup, 8)
-    made = generate(organizer, cup)
-    do(lambda: brackets.finalize(organizer, cup, made.version))
-    return made
+    return make_published(cup, 8)
 
 
 def test_a_finished_match_reaches_the_overview_and_the_live_list(live_server, cup, bracket):

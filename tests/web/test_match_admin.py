@@ -20,10 +20,9 @@ from app.models import (
     Visibility,
     utcnow,
 )
-from app.services import brackets, matches, results
 from app.services import match_control as control
+from app.services import matches, results
 from tests.conftest import login, save
-from tests.integration.test_bracket_generation import generate
 from tests.integration.test_matches import check_in_both, row, side_user
 from tests.integration.test_registrations import do
 
@@ -36,12 +35,9 @@ def cup(make_tournament):
 
 
 @pytest.fixture
-def bracket(cup, make_field, organizer):
+def bracket(cup, make_published):
     """A finalized 8-entrant double elimination."""
-    make_field(cup, 8)
-    made = generate(organizer, cup)
-    do(lambda: brackets.finalize(organizer, cup, made.version))
-    return made
+    return make_published(cup, 8)
 
 
 @pytest.fixture
