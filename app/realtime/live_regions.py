@@ -45,18 +45,20 @@ def _spectator_regions(event: Event) -> dict[str, Fragment]:
 
 @snapshot("tournament")
 def _overview_snapshot(tournament_id: int) -> list[Fragment]:
-    tournament = db.session.get(Tournament, tournament_id)
-    if tournament is None:
-        return []
-    return [lambda: overview(tournament, live_matches.board(tournament))]
+    return _snapshot(tournament_id, overview)
 
 
 @snapshot("matches")
 def _matches_snapshot(tournament_id: int) -> list[Fragment]:
+    return _snapshot(tournament_id, matches_list)
+
+
+def _snapshot(tournament_id: int,
+              draw: Callable[[Tournament, live_matches.Board], str]) -> list[Fragment]:
     tournament = db.session.get(Tournament, tournament_id)
     if tournament is None:
         return []
-    return [lambda: matches_list(tournament, live_matches.board(tournament))]
+    return [lambda: draw(tournament, live_matches.board(tournament))]
 
 
 def overview(tournament: Tournament, board: live_matches.Board) -> str:

@@ -16,15 +16,15 @@ from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import AuditLog, Match, MatchEvent, Notification, OutboxEvent, User, utcnow
+from app.models import AuditLog, Match, MatchEvent, Notification, User, utcnow
 from app.realtime import events
 
 Entry = tuple[str, dict[str, Any]]  # a timeline entry: its kind and data
-Event = tuple[str, int | None, dict[str, Any]]  # an outbox event: type, tournament, payload
+Event = events.Row  # an outbox event: type, tournament, payload
 _SOON = "match_outbox_soon"  # session.info key: events waiting for `outbox`
 # Built once, with their cache keys (they run on every action).
 _AUDIT, _TIMELINE = insert(AuditLog.__table__), insert(MatchEvent.__table__)
-_OUTBOX, _NOTIFICATIONS = insert(OutboxEvent.__table__), insert(Notification.__table__)
+_NOTIFICATIONS = insert(Notification.__table__)
 
 
 def audit(row: dict[str, Any]) -> None:
@@ -53,14 +53,7 @@ def outbox(rows: list[Event]) -> None:
     The same rows as `realtime.events.record` adds, in one statement (after those waiting
     from `outbox_soon`); its commit hook is told.
     """
-    rows = [*db.session.info.pop(_SOON, []), *rows]
-    if not rows:
-        return
-    now = utcnow()
-    _execute(_OUTBOX, [
-        {"type": type_, "tournament_id": tournament_id, "payload": payload, "created_at": now}
-        for type_, tournament_id, payload in rows])
-    db.session.info[events._PENDING] = True  # what events.record sets: publish after commit
+    events.record_rows(db.session(), [*db.session.info.pop(_SOON, []), *rows])
 
 
 def notifications(user_ids: Iterable[int], tournament_id: int, match_id: int, text: str) -> None:
@@ -79,12 +72,7 @@ def _execute(statement: Any, rows: list[dict[str, Any]]) -> None:
 def _write_waiting(session: Session) -> None:
     if session.info.get(_SOON):  # an action that moved the bracket without its own event
         with session.no_autoflush:
-            rows = session.info.pop(_SOON)
-            now = utcnow()
-            session.connection().execute(_OUTBOX, [
-                {"type": t, "tournament_id": tid, "payload": p, "created_at": now}
-                for t, tid, p in rows])
-            session.info[events._PENDING] = True
+            events.record_rows(session, session.info.pop(_SOON))
 
 
 @event.listens_for(Session, "after_soft_rollback")
