@@ -7,10 +7,11 @@ inserts, and rebuilds an engine `Play` from the rows when a result has to be app
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from app.brackets import build as build_structure
 from app.brackets.model import (
@@ -28,9 +29,11 @@ from app.models import (
     Bracket,
     BracketEntrant,
     Match,
+    Registration,
     SeedingMethod,
     Separation,
     Status,
+    Team,
     Tournament,
     User,
     utcnow,
@@ -277,8 +280,19 @@ def finalize(actor: User, tournament: Tournament, expected_version: int) -> Brac
     return bracket
 
 
-def names(bracket: Bracket) -> dict[int, str]:
-    return {e.seed: e.registration.name for e in bracket.seeds}
+def seed_names(bracket_ids: Iterable[int],
+               seeds: Iterable[int] | None = None) -> dict[tuple[int, int], str]:
+    """(bracket id, seed) → the entrant's name (`Registration.name`: the team's, else the
+    player's) for the given brackets (and only `seeds`, when given), in one query."""
+    query = (select(BracketEntrant.bracket_id, BracketEntrant.seed,
+                    func.coalesce(Team.name, User.display_name))
+             .join(Registration, Registration.id == BracketEntrant.registration_id)
+             .outerjoin(Team, Team.id == Registration.team_id)
+             .outerjoin(User, User.id == Registration.user_id)
+             .where(BracketEntrant.bracket_id.in_(list(bracket_ids))))
+    if seeds is not None:
+        query = query.where(BracketEntrant.seed.in_(list(seeds)))
+    return {(b, seed): name for b, seed, name in db.session.execute(query)}
 
 
 def outdated(bracket: Bracket, tournament: Tournament) -> list[str]:

@@ -16,14 +16,11 @@ from sqlalchemy import and_, case, func, or_, select
 from app.extensions import db
 from app.models import (
     Bracket,
-    BracketEntrant,
     Match,
     MatchState,
-    Registration,
-    Team,
     Tournament,
-    User,
 )
+from app.services import brackets
 
 S = MatchState
 # The list's groups, in the order the page shows them; a filter names one of these keys.
@@ -104,7 +101,7 @@ class Board:
 
     def next_matches(self) -> list[LiveRow]:
         """The next matches to start: ready first, then in check-in, then by their time."""
-        return [row for row in self.rows if row.group == "upcoming"][:NEXT_LIMIT]
+        return self.in_group("upcoming")[:NEXT_LIMIT]
 
 
 def board(tournament: Tournament) -> Board:
@@ -180,16 +177,7 @@ def _names(found: list) -> dict[tuple[int, int], str]:
     pairs = {(m.bracket_id, s) for m in found for s in (m.seed_a, m.seed_b) if s}
     if not pairs:
         return {}
-    brackets_ = {b for b, _ in pairs}
-    seeds = {s for _, s in pairs}
-    rows = db.session.execute(
-        select(BracketEntrant.bracket_id, BracketEntrant.seed,
-               func.coalesce(Team.name, User.display_name))
-        .join(Registration, Registration.id == BracketEntrant.registration_id)
-        .join(User, User.id == Registration.user_id)
-        .outerjoin(Team, Team.id == Registration.team_id)
-        .where(BracketEntrant.bracket_id.in_(brackets_), BracketEntrant.seed.in_(seeds)))
-    return {(b, s): name for b, s, name in rows}
+    return brackets.seed_names({b for b, _ in pairs}, {s for _, s in pairs})
 
 
 def _row(m, ref: RoundRef, names: dict[tuple[int, int], str]) -> LiveRow:

@@ -115,6 +115,15 @@ def opened_state(tournament: Tournament) -> MatchState:
     return MatchState.CHECK_IN if tournament.match_checkin else MatchState.READY
 
 
+def clock_state(tournament: Tournament, row: Match) -> MatchState:
+    """The state a match is in by the clock: a SCHEDULED match whose window has opened is
+    already in `opened_state` (the row catches up at its first action, or the sweep)."""
+    if row.state != MatchState.SCHEDULED:
+        return row.state
+    opens = checkin_opens(tournament, row)
+    return opened_state(tournament) if opens is None or utcnow() >= opens else row.state
+
+
 def opening_action(tournament: Tournament) -> Action:
     """The system action that moves a SCHEDULED match on when its window opens."""
     return Action.OPEN_CHECK_IN if tournament.match_checkin else Action.PLAY_OPENS

@@ -19,7 +19,6 @@ from app.models import (
     SubmissionStatus,
     Tournament,
     User,
-    utcnow,
 )
 from app.realtime.rooms import matches_room
 from app.services import match_progression as progression
@@ -121,9 +120,7 @@ def _todo(tournament: Tournament, match: Match, side: int, reporter: int | None)
     checked = (match.checked_in_a_at, match.checked_in_b_at)
     if tournament.status != Status.LIVE and state not in FINISHED:
         return "Waiting for the tournament to start"
-    opens = progression.checkin_opens(tournament, match)
-    if state == MatchState.SCHEDULED and (opens is None or utcnow() >= opens):
-        state = progression.opened_state(tournament)  # open; the state moves at the first act
+    state = progression.clock_state(tournament, match)  # the row moves at the first act
     if state == MatchState.CHECK_IN:
         return "Check in now" if checked[side] is None else "Checked in; waiting for your opponent"
     if state == MatchState.READY:

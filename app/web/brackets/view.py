@@ -23,13 +23,9 @@ from app.brackets.standings import standings
 from app.extensions import db
 from app.models import (
     Bracket,
-    BracketEntrant,
     Match,
     MatchState,
-    Registration,
-    Team,
     Tournament,
-    User,
 )
 from app.services import bracket_rows, brackets
 from app.web.brackets import layout
@@ -164,8 +160,8 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
     to its operational state (what a saved match's page says: "Live", "Disputed", ...).
     """
     winners = structure.rounds(Side.WINNERS)  # once: each card's label needs it
-    cards = {m.id: card_of(structure, play, m.id, names, bracket_id, links, states, winners)
-             for m in structure.matches}
+    cards = {m.id: card_of(structure, play, m.id, names, bracket_id, links or {}, states or {},
+                           winners) for m in structure.matches}
     if structure.format == Format.ROUND_ROBIN:
         sections = _groups(structure, cards)
     elif structure.format == Format.SWISS:
@@ -184,16 +180,12 @@ def drawing(structure: Structure, play: Play, names: Mapping[int, str], *,
 
 
 def card_of(structure: Structure, play: Play, number: int, names: Mapping[int, str],
-            bracket_id: int | None = None, links: Mapping[int, str] | None = None,
-            states: Mapping[int, MatchState] | None = None,
-            winners: int | None = None) -> Card:
+            bracket_id: int | None, links: Mapping[int, str],
+            states: Mapping[int, MatchState], winners: int) -> Card:
     """One match's card, the same whether drawn in a page or pushed alone."""
     match = structure.matches[number]
-    if winners is None:
-        winners = structure.rounds(Side.WINNERS)
-    return _card(match, play.states[number], names, bracket_id,
-                 (links or {}).get(number), (states or {}).get(number),
-                 _where(structure, match, winners))
+    return _card(match, play.states[number], names, bracket_id, links.get(number),
+                 states.get(number), _where(structure, match, winners))
 
 
 def round_title(structure: Structure, side: Side, round_: int) -> str:
@@ -264,14 +256,8 @@ _MARK = 987654321
 
 
 def _names(bracket: Bracket) -> dict[int, str]:
-    """Each seed's name (`Registration.name`: the team's, else the player's), in one query."""
-    rows = db.session.execute(
-        select(BracketEntrant.seed, Team.name, User.display_name)
-        .join(Registration, Registration.id == BracketEntrant.registration_id)
-        .outerjoin(Team, Team.id == Registration.team_id)
-        .outerjoin(User, User.id == Registration.user_id)
-        .where(BracketEntrant.bracket_id == bracket.id)).all()
-    return {seed: team or user for seed, team, user in rows}
+    """Each seed's name, in one query."""
+    return {seed: name for (_, seed), name in brackets.seed_names([bracket.id]).items()}
 
 
 def _saved_matches(bracket: Bracket) -> tuple[dict[int, str], dict[int, MatchState]]:

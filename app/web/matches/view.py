@@ -114,22 +114,19 @@ def panel(match: Match) -> Panel:
     opens = progression.checkin_opens(tournament, match)
     return Panel(
         match, tournament, f"{round_title(bracket, match)} · {matches.label(match)}",
-        state_label(match, tournament, bracket, opens),
+        state_label(match, tournament, bracket),
         (_side(match, 0, regs[0]), _side(match, 1, regs[1])),
         _note(match), report, disputed,
         coordinator.display_name if coordinator else None, timeline(match), opens)
 
 
-def state_label(match: Match, tournament: Tournament, bracket: Bracket,
-                opens: datetime | None) -> str:
+def state_label(match: Match, tournament: Tournament, bracket: Bracket) -> str:
     """The state as a spectator understands it: a match without a time can be checked into
     as soon as the event is live; before that it waits for the start."""
     if match.state in (MatchState.SCHEDULED, MatchState.CHECK_IN) and (
             tournament.status != Status.LIVE or not bracket.finalized):
         return "Waiting for the start"
-    if match.state == MatchState.SCHEDULED and (opens is None or utcnow() >= opens):
-        return STATE_LABELS[progression.opened_state(tournament)]
-    return STATE_LABELS[match.state]
+    return STATE_LABELS[progression.clock_state(tournament, match)]
 
 
 def seat(match: Match, user: User | None) -> Seat:
@@ -146,10 +143,7 @@ def seat(match: Match, user: User | None) -> Seat:
     result.lobby = [(LOBBY_FIELDS.get(k, k), v) for k, v in (match.lobby or {}).items()]
     if side is None:
         return result
-    state, result.checkin = match.state, tournament.match_checkin
-    opens = progression.checkin_opens(tournament, match)
-    if state == MatchState.SCHEDULED and (opens is None or utcnow() >= opens):
-        state = progression.opened_state(tournament)  # its window is open; the state follows
+    state, result.checkin = progression.clock_state(tournament, match), tournament.match_checkin
     checked = match.checked_in_a_at if side == 0 else match.checked_in_b_at
     result.can_check_in = (tournament.match_checkin and allowed(state, Action.CHECK_IN)
                            and checked is None)

@@ -15,7 +15,6 @@ from flask import Flask
 from markupsafe import Markup
 
 from app.brackets.model import Format, Side
-from app.services import live_matches
 from app.services.live_matches import GROUPS, Board, LiveRow, RoundRef
 from app.web.brackets.view import group_name, title_of
 
@@ -48,10 +47,6 @@ class Filters:
     state: str = ""
     round: str = ""
     q: str = ""
-
-    @property
-    def active(self) -> bool:
-        return bool(self.state or self.round or self.q)
 
     def any_shown(self, rows: list[LiveRow]) -> bool:
         return any(self.shows(row) for row in rows)
@@ -92,5 +87,4 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(round_label=round_label, search_text=search_text,
                                  group_letter=group_name, clock=clock)
     app.jinja_env.globals.update(live_group_labels=GROUP_LABELS, live_state_options=STATE_OPTIONS,
-                                 no_filters=Filters(),
-                                 live_board=live_matches.board)
+                                 no_filters=Filters())

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Registration, RegistrationStatus, Team, Tournament
-from app.services import checkin, entrants, permissions, registrations
+from app.services import checkin, entrants, live_matches, permissions, registrations
 from app.services.errors import Conflict, Invalid
 from app.web.access import TOURNAMENT_VIEWER, requires
 from app.web.forms import RACE_MESSAGE, submit
@@ -102,6 +102,7 @@ def _page(tournament: Tournament, status: int, error: str | None = None,
     return render_template(
         "pages/public/tournament.html", tournament=tournament,
         is_staff=permissions.can_coordinate(current_user, tournament),
+        board=live_matches.board(tournament),
         **page_context(tournament, current_user, team_forms, error)), status
 
 
