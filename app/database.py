@@ -82,6 +82,12 @@ def configure_engine(engine: Engine) -> None:
         _release(record.info)
 
 
+def holds_write_lock(connection) -> bool:
+    """SQLite: the connection's transaction began with BEGIN IMMEDIATE (`write_intent`), so
+    no one else writes until it ends and every row it read is as committed now."""
+    return bool(connection.info.get("holds_write_lock"))
+
+
 def _release(info: dict) -> None:
     if info.pop("holds_write_lock", False):
         _process_write_lock.release()

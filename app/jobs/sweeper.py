@@ -42,8 +42,8 @@ def prune_outbox() -> int:
     try:
         with write_intent():
             pruned = feed.prune(db.session, utcnow(),
-                                float(config.get("OUTBOX_RETENTION_SECONDS", 86400)),
-                                int(config.get("OUTBOX_RETENTION_EVENTS", 100_000)))
+                                config["OUTBOX_RETENTION_SECONDS"],
+                                config["OUTBOX_RETENTION_EVENTS"])
             db.session.commit()
     except Exception:  # pruning is housekeeping: it must never fail the sweep
         db.session.rollback()

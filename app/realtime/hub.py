@@ -149,8 +149,9 @@ class Hub:
             with fragments.render_context(self.app):
                 events, more = self.feed.read(db.session, BATCH)
                 ready: list[tuple[Event, int]] = []
+                if events:
+                    self._catch_up.invalidate()  # cached first messages may lack these
                 for event in events:
-                    self._catch_up.invalidate()  # cached first messages may lack this event
                     if self.rooms.watching(event.tournament_id):  # else render nothing
                         ready.extend(self.coalescer.add(event))
                 self._dispatch(ready)

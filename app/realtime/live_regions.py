@@ -9,8 +9,8 @@ Registered at import; `app.realtime.fragments` imports this module.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TypeVar
 
 from flask import render_template
 
@@ -22,7 +22,6 @@ from app.realtime.rooms import matches_room, tournament_room
 from app.services import live_matches
 from app.web.public.live_view import Filters
 
-T = TypeVar("T")
 MATCH_EVENTS = ("match_updated", "match_completed")
 
 
@@ -38,7 +37,7 @@ def _spectator_regions(event: Event) -> dict[str, Fragment]:
     tournament = db.session.get(Tournament, event.tournament_id) if event.tournament_id else None
     if tournament is None:
         return {}
-    board = _once(lambda: live_matches.board(tournament))
+    board = functools.cache(lambda: live_matches.board(tournament))  # one read, two rooms
     return {tournament_room(tournament.id): lambda: overview(tournament, board()),
             matches_room(tournament.id): lambda: matches_list(tournament, board())}
 
@@ -71,15 +70,3 @@ def matches_list(tournament: Tournament, board: live_matches.Board) -> str:
     """The unfiltered live list as it is now, with `oob=True`."""
     return render_template("partials/live_matches.html", tournament=tournament, board=board,
                            filters=Filters(), oob=True)
-
-
-def _once(compute: Callable[[], T]) -> Callable[[], T]:
-    """`compute`, called at most once: both rooms' fragments share one board read."""
-    cache: list[T] = []
-
-    def get() -> T:
-        if not cache:
-            cache.append(compute())
-        return cache[0]
-
-    return get

@@ -15,17 +15,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from app import database
 from app.extensions import db
 from app.models import Bracket, Match, Status, Tournament, User
-from app.services import audit, match_log, matches, permissions, stages
+from app.services import audit, match_log, matches, permissions, registrations, stages
 from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid, NotAllowed
 
 REASON_MAX = 500
-# Built once (every action on PostgreSQL runs them): lock and re-read.
-_LOCK_TOURNAMENT = (select(Tournament).where(Tournament.id == bindparam("id"))
-                    .with_for_update(of=Tournament)  # not the joined game's row
-                    .execution_options(populate_existing=True))
+# Built once (every action on PostgreSQL runs it): lock and re-read.
 _LOCK_MATCH = (select(Match).where(Match.id == bindparam("id")).with_for_update()
                .execution_options(populate_existing=True))
 
@@ -42,10 +40,11 @@ def begin(match: Match, expected_version: int | None, *, advances: bool = True) 
     what it read is current: the lock and the re-read would only repeat those reads.
     """
     tournament = db.session.get(Tournament, match.tournament_id)
-    if not holds_write_lock():
-        # Fetched, not just executed: the ORM refreshes the objects as it reads the rows.
-        if advances:  # as registrations.lock does
-            db.session.scalars(_LOCK_TOURNAMENT, {"id": tournament.id}).one()
+    # (Objects read in an earlier transaction were expired by its end, so they are current.)
+    if not database.holds_write_lock(db.session.connection()):
+        if advances:
+            registrations.lock(tournament)
+        # Fetched, not just executed: the ORM refreshes the object as it reads the row.
         db.session.scalars(_LOCK_MATCH, {"id": match.id}).one()
     if expected_version is not None and match.version != expected_version:
         raise matches.MatchChanged(match)
@@ -53,13 +52,6 @@ def begin(match: Match, expected_version: int | None, *, advances: bool = True) 
     if not matches.bracket_of(match).finalized:
         raise Conflict("This bracket is not published yet; its matches cannot be played.")
     return tournament
-
-
-def holds_write_lock() -> bool:
-    """SQLite: this transaction began with BEGIN IMMEDIATE (`database.write_intent`), so no
-    one else writes until it ends and every row it read is as committed now. (Objects read in
-    an earlier transaction were expired by its commit or rollback, so they are read again.)"""
-    return bool(db.session.connection().info.get("holds_write_lock"))
 
 
 def require_live(tournament: Tournament) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -331,12 +331,16 @@ def settings_changed(tournament: Tournament) -> None:
 # --- helpers -------------------------------------------------------------------------
 
 
+# Built once (every advancing match action on PostgreSQL runs it too).
+_LOCK_TOURNAMENT = (select(Tournament).where(Tournament.id == bindparam("id"))
+                    .with_for_update(of=Tournament)  # not the joined game's row
+                    .execution_options(populate_existing=True))
+
+
 def lock(tournament: Tournament) -> None:
     """Take the tournament's row lock and re-read it (SQLite: the write lock is held already)."""
     # Fetched, not just executed: the ORM refreshes the instance as it reads the row.
-    db.session.scalars(select(Tournament).where(Tournament.id == tournament.id)
-                       .with_for_update(of=Tournament)  # not the joined game's row
-                       .execution_options(populate_existing=True)).one()
+    db.session.scalars(_LOCK_TOURNAMENT, {"id": tournament.id}).one()
 
 
 def lock_for(registration: Registration) -> Tournament:
