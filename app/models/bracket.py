@@ -111,6 +111,9 @@ class Bracket(Timestamped, Base):
     finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Bumped by every change to the bracket, so a form from a stale page is refused.
     version: Mapped[int] = mapped_column(default=1)
+    # Bumped by every write of its matches' engine states (`services.bracket_rows`), in the
+    # same transaction: a process's kept engine play is current while this has not moved.
+    play_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     seeds: Mapped[list[BracketEntrant]] = relationship(
         back_populates="bracket", cascade="all, delete-orphan", passive_deletes=True,

@@ -6,6 +6,15 @@ this process keeps the structure of recent brackets by id and version, and a res
 only the state columns of the stage's rows: about a tenth of loading every row as an
 object (bench/results.py). Swiss structures are rebuilt each time: pairing a round appends
 to the structure it is given, and a cached one must never change.
+
+A result also keeps the play it changed (`play_to_change`): every transaction that writes
+engine states bumps the bracket's `play_version` (one UPDATE), and once it commits, this
+process keeps that play with the version it made. The next result of the bracket takes it
+back if the version in the row is still that one (one SELECT of a single value, after the
+tournament lock), instead of reading and mapping the state columns of every match: the
+largest part of a confirmation's CPU before (bench/results.py). A kept play is handed to
+one transaction at a time (taken out of the cache, put back at its commit), and forgotten
+by a rollback, so nobody sees a change that did not commit.
 """
 
 from __future__ import annotations
@@ -15,7 +24,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy.orm import Session
 
 from app.brackets.model import Bracket as Structure
 from app.brackets.model import Format as EngineFormat
@@ -50,6 +60,13 @@ _STATUSES = {status.value: status for status in EngineStatus}
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 _structures: OrderedDict[tuple, Structure] = OrderedDict()
 _lock = threading.Lock()
+CACHED_PLAYS = 64
+# (bracket id, created at) → (bracket version, play version, play): plays at rest.
+_plays: OrderedDict[tuple, tuple[int, int, Play]] = OrderedDict()
+_CHANGING = "bracket_plays_changing"  # session.info: the plays this transaction holds
+_PLAY_VERSION = text("SELECT play_version FROM brackets WHERE id = :id")
+_BUMP = text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id "
+             "AND play_version = :seen")
 
 
 def load_play(bracket: Bracket) -> tuple[Structure, Play]:
@@ -62,6 +79,85 @@ def load_play(bracket: Bracket) -> tuple[Structure, Play]:
                           (score_a, score_b) if score_a is not None else None)
               for a, b, status, winner, loser, outcome, score_a, score_b in rows]
     return structure, Play(structure, states, (bracket.settings or {}).get("disqualified", []))
+
+
+def play_to_change(bracket: Bracket) -> Play:
+    """The play of `bracket` as committed now, for this transaction to change (`changed`).
+
+    Call it with the tournament lock held (every writer of engine states holds it), so the
+    version read is the newest: the kept play when it is that version, else one built from
+    the rows. The same transaction gets the same play back.
+    """
+    session, key = db.session(), _play_key(bracket)
+    changing = session.info.setdefault(_CHANGING, {})
+    if key in changing:
+        return changing[key][2]
+    seen = session.connection().execute(_PLAY_VERSION, {"id": bracket.id}).scalar_one()
+    with _lock:
+        kept = _plays.pop(key, None)
+    if kept is not None and kept[:2] == (bracket.version, seen) and _keepable(bracket):
+        play = kept[2]
+    else:
+        play = load_play(bracket)[1]
+    changing[key] = [bracket.version, seen, play, bracket.id]
+    return play
+
+
+def changed(bracket: Bracket) -> None:
+    """This transaction wrote engine states of `bracket` from its `play_to_change`."""
+    held = db.session.info[_CHANGING][_play_key(bracket)]
+    bumped = db.session.connection().execute(_BUMP, {"id": bracket.id, "seen": held[1]})
+    if bumped.rowcount == 1:
+        held[1] += 1
+    else:  # written without the lock meanwhile (never, by the rules above): keep nothing
+        db.session.connection().execute(
+            text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id"),
+            {"id": bracket.id})
+        held[0] = None
+
+
+def forget_play(bracket: Bracket) -> None:
+    """The play this transaction holds was changed by something that did not complete."""
+    db.session.info.get(_CHANGING, {}).pop(_play_key(bracket), None)
+
+
+def _play_key(bracket: Bracket) -> tuple:
+    return bracket.id, bracket.created_at
+
+
+def _keepable(bracket: Bracket) -> bool:
+    return bracket.format != EngineFormat.SWISS  # its structure grows (see the module doc)
+
+
+# First of the commit hooks (`insert`): the next result of this bracket may be waiting on
+# the tournament lock this commit just released, and the hooks after this one do I/O (jobs,
+# publishing), where that request's greenlet would run and find no kept play.
+@event.listens_for(Session, "after_commit", insert=True)
+def _keep_plays(session: Session) -> None:
+    changing = session.info.pop(_CHANGING, None)
+    if not changing:
+        return
+    with _lock:
+        for key, (version, play_version, play, _id) in changing.items():
+            if version is not None and play.bracket.format != EngineFormat.SWISS:
+                _plays[key] = (version, play_version, play)
+                _plays.move_to_end(key)
+        while len(_plays) > CACHED_PLAYS:
+            _plays.popitem(last=False)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_plays(session: Session, _previous: Any) -> None:
+    # A savepoint's too: its part may have changed a play the rest of the transaction holds.
+    session.info.pop(_CHANGING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unkept_plays(session: Session, transaction: Any) -> None:
+    # The whole transaction ended without `_keep_plays` (which runs first at a commit), by
+    # `close` too, which does not roll back through the hook above.
+    if transaction.parent is None:
+        session.info.pop(_CHANGING, None)
 
 
 def _state_rows(bracket_id: int) -> list[tuple]:

@@ -1,8 +1,9 @@
 """Applying a result to the bracket: engine progression, match states, Swiss rounds, the end.
 
 Called by `services.matches` inside the transaction of the action that decided a match, with
-the tournament row lock held. The engine `Play` is rebuilt from every row of the bracket
-(`bracket_rows.load_play`): one SELECT of the stage's state columns per result.
+the tournament row lock held. The engine `Play` is the one this process kept from the
+bracket's last result when nobody wrote the bracket since, else rebuilt from its rows
+(`bracket_rows.play_to_change`).
 """
 
 from __future__ import annotations
@@ -42,17 +43,22 @@ def apply(actor: User | None, tournament: Tournament, bracket: Bracket, operatio
           *, acted: int | None = None) -> list[Match]:
     """Run an engine operation on `match`'s bracket and write every consequence back.
 
-    Reads the stage's engine states (one SELECT of their state columns; the structure is
+    Takes the stage's engine play (kept, or read from the state columns; the structure is
     cached, see `bracket_rows`), applies the operation, and loads and writes only the rows it
     touched. The caller sets the state of match number `acted` itself. Returns those rows.
     """
-    _, play = bracket_rows.load_play(bracket)
+    play = bracket_rows.play_to_change(bracket)
     before = [tuple(state.slots) for state in play.states]
     try:
         touched = operation(play)
-    except BracketError as error:
-        raise IllegalTransition(f"The bracket does not allow this: {error}.") from error
+    except BaseException as error:
+        bracket_rows.forget_play(bracket)  # the operation may have changed part of it
+        if isinstance(error, BracketError):
+            raise IllegalTransition(f"The bracket does not allow this: {error}.") from error
+        raise
     by_number = bracket_rows.write_states(bracket, play, touched)
+    if touched:
+        bracket_rows.changed(bracket)
     if play.disqualified != set(bracket.settings.get("disqualified", [])):
         bracket.settings = {**bracket.settings, "disqualified": sorted(play.disqualified)}
     now = utcnow()
