@@ -1,9 +1,9 @@
 """Where a result's time goes, in process: CPU and SQL statements per report and confirm.
 
 Run: .venv/bin/python bench/results_inprocess.py [--matches 120] [--check-in] [--profile]
-     [--sql]
+     [--sql] [--database sqlite|postgresql]
 
-The set-up of bench/results.py (a fresh SQLite file, a LIVE 256-entrant double elimination
+The set-up of bench/results.py (a fresh SQLite file or PostgreSQL database, a LIVE 256-entrant double elimination
 without per-match check-in, or with it: --check-in), then the same POSTs as its clients
 (multipart report with the CSRF token and the match version, then confirm) through the
 Flask test client: no HTTP, no gunicorn, one thread. Prints the median CPU time (this
@@ -20,7 +20,6 @@ import argparse
 import collections
 import cProfile
 import pstats
-import sqlite3
 import sys
 import tempfile
 import time
@@ -42,8 +41,9 @@ def main() -> None:
     parser.add_argument("--check-in", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sql", action="store_true")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as instance, bench.database("sqlite", instance) as db:
+    with tempfile.TemporaryDirectory() as instance, bench.database(args.database, instance) as db:
         field = bench.prepare(db, instance, 256, args.check_in)
         run(db, instance, field, args)
 
@@ -93,13 +93,19 @@ def run(db: bench.Database, instance: str, field: bench.Field, args: argparse.Na
         if response.status_code != 303:
             raise RuntimeError(f"{kind} {path}: {response.status_code}")
 
-    reader = sqlite3.connect(f"{instance}/bench.sqlite3")
+    reader, mark = db.connect(), db.param
+
+    def query(sql: str, *params: object) -> list[tuple]:
+        cursor = reader.cursor()
+        cursor.execute(sql.replace("?", mark), params)
+        return cursor.fetchall()
+
     done = 0
     while done < args.matches:
-        rows = reader.execute(
+        rows = query(
             "SELECT id, seed_a, seed_b FROM matches WHERE bracket_id = ? AND state IN "
             "('SCHEDULED', 'CHECK_IN', 'READY') AND seed_a > 0 AND seed_b > 0 ORDER BY number",
-            (field.bracket_id,)).fetchall()
+            field.bracket_id)
         for match_id, seed_a, seed_b in rows:
             a, b = field.players[seed_a], field.players[seed_b]
             steps = [("check-in", a, {}), ("check-in", b, {})] if args.check_in else []
@@ -109,8 +115,7 @@ def run(db: bench.Database, instance: str, field: bench.Field, args: argparse.Na
                 seen["show"] = args.sql and done == 20
                 if seen["show"]:
                     print(f"-- {kind}")
-                version = reader.execute("SELECT version FROM matches WHERE id = ?",
-                                         (match_id,)).fetchone()[0]
+                version = query("SELECT version FROM matches WHERE id = ?", match_id)[0][0]
                 post(kind, f"/t/{bench.SLUG}/m/{match_id}/{kind}", player,
                      {"version": str(version), **data})
             seen["show"] = False

@@ -23,9 +23,10 @@ from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid, NotAllowed
 
 REASON_MAX = 500
-# Built once (every action on PostgreSQL runs it): lock and re-read.
-_LOCK_MATCH = (select(Match).where(Match.id == bindparam("id")).with_for_update()
-               .execution_options(populate_existing=True))
+# Built once (every action on PostgreSQL runs it): lock and re-read. FOR NO KEY UPDATE, as
+# the tournament's (`registrations.lock`): rows referring to the match are written meanwhile.
+_LOCK_MATCH = (select(Match).where(Match.id == bindparam("id"))
+               .with_for_update(key_share=True).execution_options(populate_existing=True))
 
 
 def begin(match: Match, expected_version: int | None, *, advances: bool = True) -> Tournament:

@@ -331,9 +331,14 @@ def settings_changed(tournament: Tournament) -> None:
 # --- helpers -------------------------------------------------------------------------
 
 
-# Built once (every advancing match action on PostgreSQL runs it too).
+# Built once (every advancing match action on PostgreSQL runs it too). FOR NO KEY UPDATE
+# (`key_share`), the lock an UPDATE of the row takes: writers of the tournament queue on it,
+# but rows that only refer to the tournament (a report's timeline, audit and notification
+# rows, whose foreign keys take FOR KEY SHARE) are written meanwhile. FOR UPDATE would make
+# every such insert wait for the lock, and hold the lock back from the next writer until
+# its transaction ended: one result at a time in the whole tournament (bench/results.py).
 _LOCK_TOURNAMENT = (select(Tournament).where(Tournament.id == bindparam("id"))
-                    .with_for_update(of=Tournament)  # not the joined game's row
+                    .with_for_update(of=Tournament, key_share=True)  # not the game's row
                     .execution_options(populate_existing=True))
 
 

@@ -3,11 +3,13 @@ audit row, and the loser gets a Conflict (409), never an error."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
+from app.database import write_intent
 from app.extensions import db
 from app.models import (
     AuditLog,
@@ -16,10 +18,11 @@ from app.models import (
     MatchState,
     ResultSubmission,
     Status,
+    Tournament,
     User,
     utcnow,
 )
-from app.services import matches, results
+from app.services import matches, registrations, results
 from app.services.errors import Conflict
 from tests.concurrency import concurrently
 from tests.integration.test_matches import (
@@ -144,3 +147,48 @@ def test_a_double_submitted_report_reports_once(app, cup, make_field, organizer)
     assert audits(match, "reported") == 1
     db.session.refresh(match)
     assert match.state == MatchState.PENDING_RESULT
+
+
+def test_a_first_report_is_not_held_up_by_a_result_being_applied_elsewhere(
+        app, cup, make_field, organizer):
+    """A result of one match holds the tournament's lock while the bracket moves on; the two
+    sides of another match report meanwhile (PostgreSQL: their rows only refer to the
+    tournament; SQLite has one writer at a time, so the report waits its turn)."""
+    bracket, _ = start_bracket(organizer, cup, 4, make_field)
+    match = row(bracket, 0)
+    check_in_both(match)
+    reporting = action("report", side_user(match, 0).id, match.id, [(1, 0)], match.version)
+    tournament_id = cup.id
+    db.session.rollback()  # the test's own transaction (SQLite: the write lock) ends here
+    locked, release = threading.Event(), threading.Event()
+
+    def result_elsewhere():
+        with app.app_context(), write_intent():
+            registrations.lock(db.session.get(Tournament, tournament_id))
+            locked.set()
+            release.wait(10)
+            db.session.commit()
+
+    holder = threading.Thread(target=result_elsewhere)
+    holder.start()
+    assert locked.wait(10)
+    reported = {"while_locked": None}
+
+    def report():
+        with app.app_context(), write_intent():
+            reporting()
+            db.session.commit()
+            reported["while_locked"] = not release.is_set()
+
+    reporter = threading.Thread(target=report)
+    reporter.start()
+    postgres = db.engine.dialect.name == "postgresql"
+    reporter.join(3 if postgres else 0.5)  # SQLite: long enough to show it waits
+    release.set()
+    holder.join(10)
+    reporter.join(10)
+    assert reported["while_locked"] is postgres
+    db.session.rollback()
+    db.session.refresh(match)
+    assert match.state == MatchState.PENDING_RESULT
+    assert audits(match, "reported") == 1
