@@ -3,8 +3,9 @@
 Run: .venv/bin/python bench/results_inprocess.py [--matches 120] [--check-in] [--profile]
      [--sql] [--database sqlite|postgresql]
 
-The set-up of bench/results.py (a fresh SQLite file or PostgreSQL database, a LIVE 256-entrant double elimination
-without per-match check-in, or with it: --check-in), then the same POSTs as its clients
+The set-up of bench/results.py (a fresh SQLite file, or PostgreSQL database: --database, a
+LIVE 256-entrant double elimination without per-match check-in, or with it: --check-in),
+then the same POSTs as its clients
 (multipart report with the CSRF token and the match version, then confirm) through the
 Flask test client: no HTTP, no gunicorn, one thread. Prints the median CPU time (this
 thread's, so other work on the machine inflates it less than wall time) and the SQL

@@ -17,7 +17,8 @@ from app.extensions import db
 from app.models import OutboxEvent, utcnow
 
 _PENDING = "outbox_pending"
-_INSERT = insert(OutboxEvent.__table__)  # built once: hot paths write events in bulk
+OUTBOX = OutboxEvent.__table__
+_INSERT = insert(OUTBOX)  # built once: hot paths write events in bulk
 Row = tuple[str, int | None, dict[str, Any]]  # type, tournament id, payload
 
 
@@ -32,12 +33,21 @@ def record(type_: str, *, tournament_id: int | None = None, **payload: Any) -> O
 def record_rows(session: Session, rows: Iterable[Row]) -> None:
     """The same events as `record`, in one INSERT on the session's connection (no ORM
     objects, no autoflush); published when the transaction commits."""
+    if found := values(rows):
+        session.connection().execute(_INSERT, found)
+        will_publish(session)
+
+
+def values(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    """The outbox table's rows of these events, for a caller that inserts them itself."""
     now = utcnow()
-    values = [{"type": type_, "tournament_id": tournament_id, "payload": payload,
-               "created_at": now} for type_, tournament_id, payload in rows]
-    if values:
-        session.connection().execute(_INSERT, values)
-        session.info[_PENDING] = True
+    return [{"type": type_, "tournament_id": tournament_id, "payload": payload,
+             "created_at": now} for type_, tournament_id, payload in rows]
+
+
+def will_publish(session: Session) -> None:
+    """Events were written in this transaction: publish when it commits."""
+    session.info[_PENDING] = True
 
 
 @event.listens_for(Session, "after_commit")

@@ -36,6 +36,7 @@ from app.brackets.play import Outcome, Play
 from app.brackets.play import Status as EngineStatus
 from app.extensions import db
 from app.models import Bracket, Match, MatchState, MatchStatus, utcnow
+from app.services import match_log
 
 CACHED_STRUCTURES = 64
 # A new match's state from the engine's status: a bye is decided at once.
@@ -64,9 +65,11 @@ CACHED_PLAYS = 64
 # (bracket id, created at) → (bracket version, play version, play): plays at rest.
 _plays: OrderedDict[tuple, tuple[int, int, Play]] = OrderedDict()
 _CHANGING = "bracket_plays_changing"  # session.info: the plays this transaction holds
+_CURRENT = "bracket_plays_current"  # session.info: brackets read under the lock (`read_current`)
 _PLAY_VERSION = text("SELECT play_version FROM brackets WHERE id = :id")
 _BUMP = text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id "
-             "AND play_version = :seen")
+             "AND play_version = :seen RETURNING play_version")
+_BUMP_ANYWAY = text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id")
 
 
 def load_play(bracket: Bracket) -> tuple[Structure, Play]:
@@ -92,28 +95,42 @@ def play_to_change(bracket: Bracket) -> Play:
     changing = session.info.setdefault(_CHANGING, {})
     if key in changing:
         return changing[key][2]
-    seen = session.connection().execute(_PLAY_VERSION, {"id": bracket.id}).scalar_one()
+    if bracket.id in session.info.get(_CURRENT, ()):
+        seen = bracket.play_version
+    else:
+        seen = session.connection().execute(_PLAY_VERSION, {"id": bracket.id}).scalar_one()
     with _lock:
         kept = _plays.pop(key, None)
     if kept is not None and kept[:2] == (bracket.version, seen) and _keepable(bracket):
         play = kept[2]
     else:
         play = load_play(bracket)[1]
-    changing[key] = [bracket.version, seen, play, bracket.id]
+    changing[key] = [bracket.version, seen, play, bracket.id, False]  # … bumped
     return play
 
 
+def read_current(bracket: Bracket) -> None:
+    """`bracket` was read in this transaction with the tournament's lock held (or SQLite's
+    write lock): its `play_version` is the newest, `play_to_change` need not read it again."""
+    db.session.info.setdefault(_CURRENT, set()).add(bracket.id)
+
+
 def changed(bracket: Bracket) -> None:
-    """This transaction wrote engine states of `bracket` from its `play_to_change`."""
+    """This transaction wrote engine states of `bracket` from its `play_to_change`: the
+    version moves on, once per transaction (with the action's other writes, in a batch)."""
     held = db.session.info[_CHANGING][_play_key(bracket)]
-    bumped = db.session.connection().execute(_BUMP, {"id": bracket.id, "seen": held[1]})
-    if bumped.rowcount == 1:
-        held[1] += 1
-    else:  # written without the lock meanwhile (never, by the rules above): keep nothing
-        db.session.connection().execute(
-            text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id"),
-            {"id": bracket.id})
-        held[0] = None
+    if held[4]:
+        return
+    held[4], seen = True, held[1]
+
+    def answer(version: int | None) -> None:
+        if version == seen + 1:
+            held[1] = version
+        else:  # written without the lock meanwhile (never, by the rules above): keep nothing
+            db.session.connection().execute(_BUMP_ANYWAY, {"id": bracket.id})
+            held[0] = None
+
+    match_log.ask(_BUMP, {"id": bracket.id, "seen": seen}, answer)
 
 
 def forget_play(bracket: Bracket) -> None:
@@ -134,11 +151,12 @@ def _keepable(bracket: Bracket) -> bool:
 # publishing), where that request's greenlet would run and find no kept play.
 @event.listens_for(Session, "after_commit", insert=True)
 def _keep_plays(session: Session) -> None:
+    session.info.pop(_CURRENT, None)
     changing = session.info.pop(_CHANGING, None)
     if not changing:
         return
     with _lock:
-        for key, (version, play_version, play, _id) in changing.items():
+        for key, (version, play_version, play, _id, _bumped) in changing.items():
             if version is not None and play.bracket.format != EngineFormat.SWISS:
                 _plays[key] = (version, play_version, play)
                 _plays.move_to_end(key)
@@ -150,6 +168,7 @@ def _keep_plays(session: Session) -> None:
 def _drop_plays(session: Session, _previous: Any) -> None:
     # A savepoint's too: its part may have changed a play the rest of the transaction holds.
     session.info.pop(_CHANGING, None)
+    session.info.pop(_CURRENT, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -158,6 +177,7 @@ def _drop_unkept_plays(session: Session, transaction: Any) -> None:
     # `close` too, which does not roll back through the hook above.
     if transaction.parent is None:
         session.info.pop(_CHANGING, None)
+        session.info.pop(_CURRENT, None)
 
 
 def _state_rows(bracket_id: int) -> list[tuple]:

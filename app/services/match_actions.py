@@ -18,15 +18,27 @@ from sqlalchemy import bindparam, select
 from app import database
 from app.extensions import db
 from app.models import Bracket, Match, Status, Tournament, User
-from app.services import audit, match_log, matches, permissions, registrations, stages
+from app.services import (
+    audit,
+    bracket_rows,
+    match_log,
+    matches,
+    permissions,
+    registrations,
+    stages,
+)
 from app.services import match_progression as progression
 from app.services.errors import Conflict, Invalid, NotAllowed
 
 REASON_MAX = 500
-# Built once (every action on PostgreSQL runs it): lock and re-read. FOR NO KEY UPDATE, as
-# the tournament's (`registrations.lock`): rows referring to the match are written meanwhile.
-_LOCK_MATCH = (select(Match).where(Match.id == bindparam("id"))
-               .with_for_update(key_share=True).execution_options(populate_existing=True))
+# Built once (every action on PostgreSQL runs it): lock and re-read the match, and its
+# bracket in the same round trip (read after the tournament's lock, so current too). FOR NO
+# KEY UPDATE, as the tournament's (`registrations.lock`): rows referring to the match are
+# written meanwhile.
+_LOCK_MATCH = (select(Match, Bracket).join(Bracket, Bracket.id == Match.bracket_id)
+               .where(Match.id == bindparam("id"))
+               .with_for_update(of=Match, key_share=True)
+               .execution_options(populate_existing=True))
 
 
 def begin(match: Match, expected_version: int | None, *, advances: bool = True) -> Tournament:
@@ -45,14 +57,25 @@ def begin(match: Match, expected_version: int | None, *, advances: bool = True) 
     if not database.holds_write_lock(db.session.connection()):
         if advances:
             registrations.lock(tournament)
-        # Fetched, not just executed: the ORM refreshes the object as it reads the row.
-        db.session.scalars(_LOCK_MATCH, {"id": match.id}).one()
+        # Fetched, not just executed: the ORM refreshes the objects as it reads the rows.
+        matches.keep_bracket(db.session.execute(_LOCK_MATCH, {"id": match.id}).one()[1])
+    bracket = matches.bracket_of(match)
+    if advances:  # every writer of the bracket holds the tournament's lock: no new read
+        bracket_rows.read_current(bracket)
     if expected_version is not None and match.version != expected_version:
         raise matches.MatchChanged(match)
     require_live(tournament)
-    if not matches.bracket_of(match).finalized:
+    if not bracket.finalized:
         raise Conflict("This bracket is not published yet; its matches cannot be played.")
     return tournament
+
+
+def pinned(match: Match, expected_version: int | None) -> bool:
+    """Whether what is read of `match` now (its reports, who plays it) is still true once
+    `begin` accepts the page, so it may be read before the locks: the match is at the page's
+    version already, versions only grow, and the match's slots and reports change only with
+    its row (every writer of a report changes the match's state too), which bumps it."""
+    return expected_version is not None and match.version == expected_version
 
 
 def require_live(tournament: Tournament) -> None:

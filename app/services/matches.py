@@ -78,6 +78,12 @@ def bracket_of(match: Match) -> Bracket:
     return memo[key]
 
 
+def keep_bracket(bracket: Bracket) -> None:
+    """`bracket_of` its matches is this object for the rest of the transaction (one just read
+    under a lock, say)."""
+    _memo()[("bracket", bracket.id)] = bracket
+
+
 def label(match: Match) -> str:
     return f"M{match.number + 1}"
 

@@ -26,8 +26,8 @@ from app.models import (
     utcnow,
 )
 from app.services import match_actions as actions
+from app.services import match_log, matches, registrations, uploads
 from app.services import match_progression as progression
-from app.services import matches, registrations, uploads
 from app.services.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from app.services.match_actions import REASON_MAX
 from app.services.match_rules import (
@@ -77,12 +77,14 @@ def report(actor: User, match: Match, games: Sequence[Sequence[int]], expected_v
     match.state = target  # before the submission's flush: the match row is written once
     submission = _submission(actor, match, side, games, score, links, screenshots,
                              deadline=deadline)
-    actions.record(actor, tournament, match, "reported", before=before,
-                   submission=submission.id, score=list(score), deadline=deadline.isoformat())
-    actions.notify(tournament, match, [1 - side],
-                   f"{matches.label(match)}: your opponent reported {score[0]}–{score[1]}. "
-                   f"Confirm or reject it before {deadline:%d %b %H:%M} UTC, or it confirms "
-                   "itself.")
+    with match_log.batch():
+        actions.record(actor, tournament, match, "reported", before=before,
+                       submission=submission.id, score=list(score),
+                       deadline=deadline.isoformat())
+        actions.notify(tournament, match, [1 - side],
+                       f"{matches.label(match)}: your opponent reported {score[0]}–{score[1]}. "
+                       f"Confirm or reject it before {deadline:%d %b %H:%M} UTC, or it "
+                       "confirms itself.")
     jobs.enqueue_at(deadline, result_jobs.auto_confirm_job, submission.id)
     return submission
 
@@ -112,9 +114,16 @@ def _counter_report(actor: User, tournament: Tournament, match: Match,
 
 def confirm(actor: User, match: Match, expected_version: int) -> Match:
     """The opponent (or staff) confirms the waiting report: the match is COMPLETED."""
+    # The reports and who plays, read before the tournament's lock when the page's version
+    # pins them (`actions.pinned`): the lock is held that much shorter.
+    early = actions.pinned(match, expected_version) and match.state == MatchState.PENDING_RESULT
+    if early:
+        waiting = matches.open_reports(match)
+        matches.side_users(match)
     tournament = actions.begin(match, expected_version)
     transition(match.state, Action.CONFIRM)
-    waiting = _waiting_reports(match)
+    if not early or not waiting:
+        waiting = _waiting_reports(match)
     pending = waiting[0]
     side = matches.side_of(actor, match)
     if side == pending.side:
@@ -252,14 +261,16 @@ def _complete(actor: User | None, tournament: Tournament, match: Match,
     _decide(actor, submission, status)
     if others_open:
         progression.supersede_open_reports(match)
-    actions.apply(actor, tournament, match, lambda play: play.record(match.number, winner, scores))
-    match.state = MatchState.COMPLETED
-    match.state_reason = data.get("reason")
-    match.completed_at = utcnow()
-    actions.record(actor, tournament, match, kind, event="match_completed",
-                   submission=submission.id, score=list(scores), **data)
-    actions.notify(tournament, match, [0, 1],
-                   f"{matches.label(match)}: result {scores[0]}–{scores[1]} is final.")
+    with match_log.batch():  # the bracket's writes and this match's go in one round trip
+        actions.apply(actor, tournament, match,
+                      lambda play: play.record(match.number, winner, scores))
+        match.state = MatchState.COMPLETED
+        match.state_reason = data.get("reason")
+        match.completed_at = utcnow()
+        actions.record(actor, tournament, match, kind, event="match_completed",
+                       submission=submission.id, score=list(scores), **data)
+        actions.notify(tournament, match, [0, 1],
+                       f"{matches.label(match)}: result {scores[0]}–{scores[1]} is final.")
 
 
 def _submission(actor: User, match: Match, side: int | None, games: Sequence[Sequence[int]],
