@@ -17,7 +17,7 @@ only the matches involved, and returns their ids (what a service writes back):
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.brackets.model import BYE, Bracket, BracketError, Link, Match
@@ -92,6 +92,13 @@ class Play:
                     self._place(Link(match.id, slot), source.ref)
                 elif source.kind == "bye":
                     self._place(Link(match.id, slot), BYE)
+
+    def resume(self, states: Mapping[int, MatchState], disqualified: Iterable[int]) -> None:
+        """Take the states saved since this play was made (by another process, say)."""
+        for match_id, state in states.items():
+            self.states[match_id] = state
+        self.disqualified = set(disqualified)
+        self._ready = None
 
     # -- queries --------------------------------------------------------------------------
 

@@ -193,6 +193,9 @@ class Match(Base):
     completed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # The bracket's play_version of the write that last changed this row's engine state: a
+    # process's kept play reads only the rows newer than itself (`services.bracket_rows`).
+    play_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -8,13 +8,15 @@ object (bench/results.py). Swiss structures are rebuilt each time: pairing a rou
 to the structure it is given, and a cached one must never change.
 
 A result also keeps the play it changed (`play_to_change`): every transaction that writes
-engine states bumps the bracket's `play_version` (one UPDATE), and once it commits, this
-process keeps that play with the version it made. The next result of the bracket takes it
-back if the version in the row is still that one (one SELECT of a single value, after the
-tournament lock), instead of reading and mapping the state columns of every match: the
-largest part of a confirmation's CPU before (bench/results.py). A kept play is handed to
-one transaction at a time (taken out of the cache, put back at its commit), and forgotten
-by a rollback, so nobody sees a change that did not commit.
+engine states bumps the bracket's `play_version` once and stamps the rows it wrote with the
+new version, and once it commits, this process keeps that play with that version. The next
+result of the bracket takes it back if the version in the bracket row is still that one
+(read with the match, under the tournament lock); if other processes wrote since, it reads
+just the rows stamped after its version and catches up. Either is instead of reading and
+mapping the state columns of every match: the largest part of a confirmation's CPU before
+(bench/results.py). A kept play is handed to one transaction at a time (taken out of the
+cache, put back at its commit), and forgotten by a rollback, so nobody sees a change that
+did not commit.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, event, insert, select, text
@@ -54,7 +57,7 @@ _STRUCTURE_COLUMNS = (Match.number, Match.side, Match.round, Match.position, Mat
 _STATE_QUERY = (select(Match.seed_a, Match.seed_b, Match.status, Match.winner_seed,
                        Match.loser_seed, Match.outcome, Match.score_a, Match.score_b)
                 .where(Match.bracket_id == bindparam("bracket_id")).order_by(Match.number))
-_STATE_SQL: dict[str, str] = {}  # the query compiled, by dialect
+_COMPILED: dict[tuple, Any] = {}  # (query, dialect name) → the query compiled
 _ROWS = select(Match).where(Match.bracket_id == bindparam("bracket_id"),
                             Match.number.in_(bindparam("numbers", expanding=True)))
 _STATUSES = {status.value: status for status in EngineStatus}
@@ -62,11 +65,16 @@ _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 _structures: OrderedDict[tuple, Structure] = OrderedDict()
 _lock = threading.Lock()
 CACHED_PLAYS = 64
+CATCH_UP_ROWS = 64  # a kept play behind by more changed rows than this is read again whole
 # (bracket id, created at) → (bracket version, play version, play): plays at rest.
 _plays: OrderedDict[tuple, tuple[int, int, Play]] = OrderedDict()
 _CHANGING = "bracket_plays_changing"  # session.info: the plays this transaction holds
 _CURRENT = "bracket_plays_current"  # session.info: brackets read under the lock (`read_current`)
 _PLAY_VERSION = text("SELECT play_version FROM brackets WHERE id = :id")
+# The state columns of the rows written since a kept play's version (another process's).
+_NEWER_STATES = (select(Match.number, *_STATE_QUERY.selected_columns)
+                 .where(Match.bracket_id == bindparam("bracket_id"),
+                        Match.play_version > bindparam("kept")))
 _BUMP = text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id "
              "AND play_version = :seen RETURNING play_version")
 _BUMP_ANYWAY = text("UPDATE brackets SET play_version = play_version + 1 WHERE id = :id")
@@ -75,37 +83,69 @@ _BUMP_ANYWAY = text("UPDATE brackets SET play_version = play_version + 1 WHERE i
 def load_play(bracket: Bracket) -> tuple[Structure, Play]:
     """The engine structure of a saved bracket and its play as the rows say now."""
     structure = structure_of(bracket)
-    rows = _state_rows(bracket.id)
-    statuses, outcomes = _STATUSES, _OUTCOMES
-    states = [EngineState([a, b], statuses[status], winner, loser,
-                          outcomes[outcome] if outcome else None,
-                          (score_a, score_b) if score_a is not None else None)
-              for a, b, status, winner, loser, outcome, score_a, score_b in rows]
+    states = [_engine_state(*row) for row in _state_rows(bracket.id)]
     return structure, Play(structure, states, (bracket.settings or {}).get("disqualified", []))
+
+
+def _engine_state(a: int | None, b: int | None, status: str, winner: int | None,
+                  loser: int | None, outcome: str | None, score_a: int | None,
+                  score_b: int | None) -> EngineState:
+    """An engine state from a row's state columns as the driver gives them (plain text)."""
+    return EngineState([a, b], _STATUSES[status], winner, loser,
+                       _OUTCOMES[outcome] if outcome else None,
+                       (score_a, score_b) if score_a is not None else None)
 
 
 def play_to_change(bracket: Bracket) -> Play:
     """The play of `bracket` as committed now, for this transaction to change (`changed`).
 
     Call it with the tournament lock held (every writer of engine states holds it), so the
-    version read is the newest: the kept play when it is that version, else one built from
-    the rows. The same transaction gets the same play back.
+    version read is the newest: the kept play when it is that version, brought up to it when
+    another process wrote since (the rows newer than it), else one built from the rows. The
+    same transaction gets the same play back.
     """
     session, key = db.session(), _play_key(bracket)
     changing = session.info.setdefault(_CHANGING, {})
     if key in changing:
-        return changing[key][2]
+        return changing[key].play
     if bracket.id in session.info.get(_CURRENT, ()):
         seen = bracket.play_version
     else:
         seen = session.connection().execute(_PLAY_VERSION, {"id": bracket.id}).scalar_one()
     with _lock:
         kept = _plays.pop(key, None)
-    if kept is not None and kept[:2] == (bracket.version, seen) and _keepable(bracket):
-        play = kept[2]
-    else:
-        play = load_play(bracket)[1]
-    changing[key] = [bracket.version, seen, play, bracket.id, False]  # … bumped
+    play = None
+    if kept is not None and kept[0] == bracket.version and _keepable(bracket):
+        play = kept[2] if kept[1] == seen else _caught_up(bracket, kept[2], kept[1], seen)
+    changing[key] = _Held(bracket.version, seen, play or load_play(bracket)[1])
+    return changing[key].play
+
+
+@dataclass(slots=True)
+class _Held:
+    """A play in this transaction's hands, and the versions it was read at and writes."""
+
+    version: int | None  # the bracket's version (None: keep nothing at the commit)
+    seen: int  # the play version it was read at
+    play: Play
+    bumped: bool = False
+
+    @property
+    def stamp(self) -> int:
+        """The play version this transaction's writes get (one bump per transaction)."""
+        return self.seen + 1
+
+
+def _caught_up(bracket: Bracket, play: Play, kept: int, seen: int) -> Play | None:
+    """`play` (at play version `kept`) brought up to `seen` with the rows written since;
+    None when there are more than `CATCH_UP_ROWS` (reading them all is as quick)."""
+    if kept > seen:  # a version this process saw went away (a restored database, say)
+        return None
+    rows = _driver_rows(_NEWER_STATES, {"bracket_id": bracket.id, "kept": kept})
+    if len(rows) > CATCH_UP_ROWS:
+        return None
+    play.resume({row[0]: _engine_state(*row[1:]) for row in rows},
+                (bracket.settings or {}).get("disqualified", []))
     return play
 
 
@@ -118,19 +158,18 @@ def read_current(bracket: Bracket) -> None:
 def changed(bracket: Bracket) -> None:
     """This transaction wrote engine states of `bracket` from its `play_to_change`: the
     version moves on, once per transaction (with the action's other writes, in a batch)."""
-    held = db.session.info[_CHANGING][_play_key(bracket)]
-    if held[4]:
+    held: _Held = db.session.info[_CHANGING][_play_key(bracket)]
+    if held.bumped:
         return
-    held[4], seen = True, held[1]
+    held.bumped = True
 
     def answer(version: int | None) -> None:
-        if version == seen + 1:
-            held[1] = version
-        else:  # written without the lock meanwhile (never, by the rules above): keep nothing
+        if version != held.stamp:  # written without the lock meanwhile (never, by the rules
+            # above): count this write anyway, keep nothing
             db.session.connection().execute(_BUMP_ANYWAY, {"id": bracket.id})
-            held[0] = None
+            held.version = None
 
-    match_log.ask(_BUMP, {"id": bracket.id, "seen": seen}, answer)
+    match_log.ask(_BUMP, {"id": bracket.id, "seen": held.seen}, answer)
 
 
 def forget_play(bracket: Bracket) -> None:
@@ -152,13 +191,14 @@ def _keepable(bracket: Bracket) -> bool:
 @event.listens_for(Session, "after_commit", insert=True)
 def _keep_plays(session: Session) -> None:
     session.info.pop(_CURRENT, None)
-    changing = session.info.pop(_CHANGING, None)
+    changing: dict[tuple, _Held] | None = session.info.pop(_CHANGING, None)
     if not changing:
         return
     with _lock:
-        for key, (version, play_version, play, _id, _bumped) in changing.items():
-            if version is not None and play.bracket.format != EngineFormat.SWISS:
-                _plays[key] = (version, play_version, play)
+        for key, held in changing.items():
+            if held.version is not None and held.play.bracket.format != EngineFormat.SWISS:
+                _plays[key] = (held.version, held.stamp if held.bumped else held.seen,
+                               held.play)
                 _plays.move_to_end(key)
         while len(_plays) > CACHED_PLAYS:
             _plays.popitem(last=False)
@@ -181,14 +221,20 @@ def _drop_unkept_plays(session: Session, transaction: Any) -> None:
 
 
 def _state_rows(bracket_id: int) -> list[tuple]:
+    return _driver_rows(_STATE_QUERY, {"bracket_id": bracket_id})
+
+
+def _driver_rows(query: Any, params: dict[str, Any]) -> list[tuple]:
+    """Rows of `query` as the DB-API driver gives them (no result processing)."""
     connection = db.session.connection()
     dialect = connection.dialect
-    if dialect.name not in _STATE_SQL:
-        _STATE_SQL[dialect.name] = str(_STATE_QUERY.compile(dialect=dialect))
-    named = dialect.paramstyle in ("named", "pyformat")
+    compiled = _COMPILED.get((query, dialect.name))
+    if compiled is None:
+        compiled = _COMPILED[query, dialect.name] = query.compile(dialect=dialect)
+    if dialect.paramstyle in ("named", "pyformat"):
+        return connection.exec_driver_sql(str(compiled), params).all()
     return connection.exec_driver_sql(
-        _STATE_SQL[dialect.name],
-        {"bracket_id": bracket_id} if named else (bracket_id,)).all()
+        str(compiled), tuple(params[name] for name in compiled.positiontup)).all()
 
 
 def load(bracket: Bracket) -> tuple[Structure, Play, list[Match]]:
@@ -230,15 +276,19 @@ def structure_of(bracket: Bracket) -> Structure:
 
 
 def write_states(bracket: Bracket, play: Play, numbers: Sequence[int]) -> dict[int, Match]:
-    """Write the engine states of matches `numbers` back to their rows (the ones it changed);
-    return those rows by number."""
+    """Write the engine states of matches `numbers` of this transaction's `play_to_change`
+    back to their rows (the ones it changed), stamped with the play version `changed` gives
+    the bracket; return those rows by number."""
     if not numbers:
         return {}
+    stamp = db.session.info[_CHANGING][_play_key(bracket)].stamp  # (see `changed`)
     rows = {r.number: r for r in db.session.scalars(
         _ROWS, {"bracket_id": bracket.id, "numbers": list(numbers)})}
     for number in numbers:
+        row = rows[number]
         for column, value in state_columns(play.states[number]).items():
-            setattr(rows[number], column, value)
+            setattr(row, column, value)
+        row.play_version = stamp
     return rows
 
 

@@ -1,5 +1,6 @@
-"""Brackets count the writes to their match states (play_version), so a process can keep a
-bracket's engine play between results.
+"""Brackets count the writes to their match states (play_version), and each match row says
+which write last changed it, so a process can keep a bracket's engine play between results
+and catch up with other processes' writes.
 
 Revision ID: 0007
 Revises: 0006
@@ -20,8 +21,12 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('brackets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('play_version', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('matches', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('play_version', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('matches', schema=None) as batch_op:
+        batch_op.drop_column('play_version')
     with op.batch_alter_table('brackets', schema=None) as batch_op:
         batch_op.drop_column('play_version')

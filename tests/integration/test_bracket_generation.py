@@ -253,12 +253,13 @@ def test_seeds_are_unique_per_bracket(cup, make_field, organizer):
 
 def play_all(bracket: Bracket) -> None:
     """Decide every open match the way results will (higher seed wins), writing rows back."""
-    _, play, _ = bracket_rows.load(bracket)
+    play = bracket_rows.play_to_change(bracket)
     while ready := play.ready():
         for number in ready:
             a, b = play.states[number].slots
             bracket_rows.write_states(bracket, play, play.record(number, min(a, b), (1, 0)
                                                              if a < b else (0, 1)))
+    bracket_rows.changed(bracket)
     db.session.commit()
 
 

@@ -35,18 +35,29 @@ def cup(make_tournament):
 
 @pytest.fixture
 def state_reads(app):
-    """How many times the state columns of a whole bracket were read from the database."""
-    reads = {"n": 0}
-    marker = "ORDER BY matches.number"
+    """How many times the state columns of a whole bracket ("all") or of the rows written
+    since a kept play ("newer") were read from the database."""
+    reads = {"all": 0, "newer": 0}
 
-    def count(_conn, _cursor, statement, *_):
-        if "matches.score_a" in statement and marker in statement:
-            reads["n"] += 1
+    def count(_conn, _cursor, statement, *_):  # the state columns, and nothing else
+        if statement.startswith("SELECT matches.seed_a, matches.seed_b, matches.status,"):
+            reads["all"] += 1
+        elif statement.startswith("SELECT matches.number, matches.seed_a, matches.seed_b, "
+                                  "matches.status,"):
+            reads["newer"] += 1
 
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     yield reads
     event.remove(engine, "before_cursor_execute", count)
+
+
+def another_process(call):
+    """Run `call` as another process would: what this one keeps stays as it was."""
+    this_process = copy.deepcopy(bracket_rows._plays)
+    call()
+    bracket_rows._plays.clear()
+    bracket_rows._plays.update(this_process)
 
 
 def semi_finals_and_final(bracket):
@@ -59,30 +70,49 @@ def test_the_next_result_of_the_bracket_reuses_the_play_the_last_one_left(
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     first, second, final = semi_finals_and_final(bracket)
     play(first)
-    reads = state_reads["n"]
+    reads = dict(state_reads)
     play(second, winner=1)
-    assert state_reads["n"] == reads  # not one read of the bracket's states
+    assert state_reads == reads  # not one read of the bracket's states
     db.session.refresh(final)
     assert {final.seed_a, final.seed_b} == {first.winner_seed, second.winner_seed}
     assert final.state == MatchState.CHECK_IN
 
 
-def test_a_result_another_process_wrote_is_seen_by_the_next_result_here(
+def test_a_result_another_process_wrote_is_caught_up_with_by_the_next_result_here(
         cup, make_field, organizer, state_reads):
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     first, second, final = semi_finals_and_final(bracket)
     play(first)
-    this_process = copy.deepcopy(bracket_rows._plays)  # what it keeps after the first result
-    play(second, winner=1)  # ... and this one, as another process would: it keeps it there
-    bracket_rows._plays.clear()
-    bracket_rows._plays.update(this_process)
-    reads = state_reads["n"]
+    another_process(lambda: play(second, winner=1))
+    reads = dict(state_reads)
     db.session.refresh(final)
     play(final, winner=1)  # needs both semi-finals' winners in the play
-    assert state_reads["n"] == reads + 1  # the kept play was a version behind: read again
+    # The kept play was a version behind: the rows written since were read, not all of them.
+    assert state_reads == {"all": reads["all"], "newer": reads["newer"] + 1}
     db.session.refresh(cup)
     assert cup.status == Status.COMPLETED
     assert final.winner_seed == second.winner_seed
+
+
+def test_a_play_far_behind_is_read_again_whole(make_tournament, make_field, organizer,
+                                               state_reads, monkeypatch):
+    monkeypatch.setattr(bracket_rows, "CATCH_UP_ROWS", 4)
+    tournament = make_tournament("kept-far", status=Status.LIVE, capacity=16)
+    bracket, _ = start_bracket(organizer, tournament, 8, make_field)
+    play(row(bracket, 0))
+
+    def the_rest_of_round_one():
+        for number in (1, 2, 3):
+            play(row(bracket, number))
+
+    another_process(the_rest_of_round_one)  # 3 results: 5 rows changed since
+    reads = dict(state_reads)
+    while todo := playable(bracket):
+        for match in todo:
+            play(match)
+    assert state_reads["all"] == reads["all"] + 1
+    db.session.refresh(tournament)
+    assert tournament.status == Status.COMPLETED
 
 
 def test_a_result_that_rolled_back_leaves_nothing_in_the_next_one(cup, make_field, organizer):
@@ -159,7 +189,7 @@ def test_swiss_plays_are_read_again_for_every_result(cup, make_field, organizer,
     save(cup)
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     play(row(bracket, 0))
-    reads = state_reads["n"]
+    reads = state_reads["all"]
     play(row(bracket, 1))  # completes round 1: round 2 is paired
-    assert state_reads["n"] > reads
+    assert state_reads["all"] > reads
     assert len(playable(bracket)) == 2
