@@ -115,12 +115,20 @@ def test_a_play_far_behind_is_read_again_whole(make_tournament, make_field, orga
     assert tournament.status == Status.COMPLETED
 
 
-def test_a_result_that_rolled_back_leaves_nothing_in_the_next_one(cup, make_field, organizer):
+@pytest.fixture
+def reported(cup, make_field, organizer):
+    """Semi-final 1 played (its play kept), semi-final 2 reported by side A: the semis and
+    the final."""
     bracket, _ = start_bracket(organizer, cup, 4, make_field)
     first, second, final = semi_finals_and_final(bracket)
     play(first)
     check_in_both(second)
     do(lambda: results.report(side_user(second, 0), second, [(1, 0)], second.version))
+    return first, second, final
+
+
+def test_a_result_that_rolled_back_leaves_nothing_in_the_next_one(reported, organizer):
+    first, second, final = reported
     results.confirm(side_user(second, 1), second, second.version)  # side A advances ...
     db.session.rollback()  # ... in a transaction that never commits
     db.session.refresh(second)
@@ -132,13 +140,8 @@ def test_a_result_that_rolled_back_leaves_nothing_in_the_next_one(cup, make_fiel
     assert {final.seed_a, final.seed_b} == {first.winner_seed, second.seed_b}
 
 
-def test_a_transaction_closed_without_commit_leaves_nothing_in_the_next_one(
-        cup, make_field, organizer):
-    bracket, _ = start_bracket(organizer, cup, 4, make_field)
-    first, second, final = semi_finals_and_final(bracket)
-    play(first)
-    check_in_both(second)
-    do(lambda: results.report(side_user(second, 0), second, [(1, 0)], second.version))
+def test_a_transaction_closed_without_commit_leaves_nothing_in_the_next_one(reported):
+    first, second, final = reported
     results.confirm(side_user(second, 1), second, second.version)
     db.session.close()  # a worker giving up on the session, say
     first, second, final = (db.session.get(type(obj), inspect(obj).identity)
@@ -150,12 +153,8 @@ def test_a_transaction_closed_without_commit_leaves_nothing_in_the_next_one(
 
 
 def test_a_savepoint_that_rolled_back_leaves_nothing_in_the_rest_of_its_transaction(
-        cup, make_field, organizer):
-    bracket, _ = start_bracket(organizer, cup, 4, make_field)
-    first, second, final = semi_finals_and_final(bracket)
-    play(first)
-    check_in_both(second)
-    do(lambda: results.report(side_user(second, 0), second, [(1, 0)], second.version))
+        reported):
+    first, second, final = reported
     with pytest.raises(RuntimeError), db.session.begin_nested():
         results.confirm(side_user(second, 1), second, second.version)
         raise RuntimeError("something after it failed")
