@@ -698,6 +698,9 @@ def main() -> None:
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     if any(k not in ("sqlite", "postgresql") for k in kinds) or args.entrants < 4:
         sys.exit("--databases: sqlite and/or postgresql; --entrants at least 4")
+    if args.profile and not (ROOT / ".venv" / "bin" / "py-spy").exists():
+        sys.exit("--profile records with py-spy, which the project does not install: "
+                 ".venv/bin/pip install py-spy")
     concurrency = [int(w) for w in args.web_concurrency.split(",")]
     flows = [f.strip() for f in args.flows.split(",") if f.strip()]
     if any(f not in FLOWS for f in flows):
