@@ -17,8 +17,7 @@ from app.extensions import db
 from app.models import OutboxEvent, utcnow
 
 _PENDING = "outbox_pending"
-OUTBOX = OutboxEvent.__table__
-_INSERT = insert(OUTBOX)  # built once: hot paths write events in bulk
+INSERT = insert(OutboxEvent.__table__)  # built once: hot paths write events in bulk
 Row = tuple[str, int | None, dict[str, Any]]  # type, tournament id, payload
 
 
@@ -34,7 +33,7 @@ def record_rows(session: Session, rows: Iterable[Row]) -> None:
     """The same events as `record`, in one INSERT on the session's connection (no ORM
     objects, no autoflush); published when the transaction commits."""
     if found := values(rows):
-        session.connection().execute(_INSERT, found)
+        session.connection().execute(INSERT, found)
         will_publish(session)
 
 

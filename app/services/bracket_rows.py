@@ -115,9 +115,11 @@ def play_to_change(bracket: Bracket) -> Play:
     with _lock:
         kept = _plays.pop(key, None)
     play = None
-    if kept is not None and kept[0] == bracket.version and _keepable(bracket):
+    if kept is not None and kept[0] == bracket.version:
         play = kept[2] if kept[1] == seen else _caught_up(bracket, kept[2], kept[1], seen)
-    changing[key] = _Held(bracket.version, seen, play or load_play(bracket)[1])
+    # Swiss is never kept: its structure grows (see the module doc).
+    version = bracket.version if bracket.format != EngineFormat.SWISS else None
+    changing[key] = _Held(version, seen, play or load_play(bracket)[1])
     return changing[key].play
 
 
@@ -181,22 +183,16 @@ def _play_key(bracket: Bracket) -> tuple:
     return bracket.id, bracket.created_at
 
 
-def _keepable(bracket: Bracket) -> bool:
-    return bracket.format != EngineFormat.SWISS  # its structure grows (see the module doc)
-
-
 # First of the commit hooks (`insert`): the next result of this bracket may be waiting on
 # the tournament lock this commit just released, and the hooks after this one do I/O (jobs,
 # publishing), where that request's greenlet would run and find no kept play.
 @event.listens_for(Session, "after_commit", insert=True)
 def _keep_plays(session: Session) -> None:
-    session.info.pop(_CURRENT, None)
-    changing: dict[tuple, _Held] | None = session.info.pop(_CHANGING, None)
-    if not changing:
-        return
+    changing: dict[tuple, _Held] = session.info.get(_CHANGING) or {}
+    _drop(session)
     with _lock:
         for key, held in changing.items():
-            if held.version is not None and held.play.bracket.format != EngineFormat.SWISS:
+            if held.version is not None:
                 _plays[key] = (held.version, held.stamp if held.bumped else held.seen,
                                held.play)
                 _plays.move_to_end(key)
@@ -204,11 +200,11 @@ def _keep_plays(session: Session) -> None:
             _plays.popitem(last=False)
 
 
+# A savepoint's rollback too: its part may have changed a play the rest of the transaction
+# holds.
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_plays(session: Session, _previous: Any) -> None:
-    # A savepoint's too: its part may have changed a play the rest of the transaction holds.
-    session.info.pop(_CHANGING, None)
-    session.info.pop(_CURRENT, None)
+    _drop(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -216,8 +212,13 @@ def _drop_unkept_plays(session: Session, transaction: Any) -> None:
     # The whole transaction ended without `_keep_plays` (which runs first at a commit), by
     # `close` too, which does not roll back through the hook above.
     if transaction.parent is None:
-        session.info.pop(_CHANGING, None)
-        session.info.pop(_CURRENT, None)
+        _drop(session)
+
+
+def _drop(session: Session) -> None:
+    """What this transaction held and knew of its brackets: none of it outlives it."""
+    session.info.pop(_CHANGING, None)
+    session.info.pop(_CURRENT, None)
 
 
 def _state_rows(bracket_id: int) -> list[tuple]:

@@ -8,10 +8,10 @@ confirmation.
 
 Inside `batch()` (a report, a confirmation) they wait for the end of the block and go
 together, with a write that asks for one value back (`ask`: the bracket's play version): on
-PostgreSQL in one round trip. A
-result holds the tournament's lock meanwhile, and under load every round trip of it waits
-for the process's other requests, so one trip instead of five is the lock held shorter
-(bench/results.py). SQLite runs them one by one, as before, at the same point.
+PostgreSQL in one round trip. A result holds the tournament's lock meanwhile, and under load
+every round trip of it waits for the process's other requests, so one trip instead of five
+is the lock held shorter (bench/results.py). SQLite runs them one by one, as before, at the
+same point.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextClause, event, insert
+from sqlalchemy import Connection, Insert, Table, TextClause, event, insert
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -63,12 +63,8 @@ def outbox(rows: list[Event]) -> None:
     The same rows as `realtime.events.record` adds, in one statement (after those waiting
     from `outbox_soon`); its commit hook is told.
     """
-    rows = [*db.session.info.pop(_SOON, []), *rows]
-    waiting = db.session.info.get(_BATCH)
-    if waiting is None:
-        events.record_rows(db.session(), rows)
-    elif rows:
-        waiting.add(events.OUTBOX, events.values(rows))
+    if found := events.values([*db.session.info.pop(_SOON, []), *rows]):
+        _execute(events.INSERT, found)
         events.will_publish(db.session())
 
 
@@ -114,18 +110,18 @@ class _Batch:
     more than the round trips it saved (bench/results_inprocess.py)."""
 
     def __init__(self) -> None:
-        self.rows: dict[Table, list[dict[str, Any]]] = {}
+        self.rows: dict[Insert, list[dict[str, Any]]] = {}  # by the INSERT built once
         self.asks: list[tuple[TextClause, dict[str, Any], Callable[[Any], None]]] = []
 
-    def add(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        self.rows.setdefault(table, []).extend(rows)
+    def add(self, statement: Insert, rows: list[dict[str, Any]]) -> None:
+        self.rows.setdefault(statement, []).extend(rows)
 
     def send(self, connection: Connection) -> None:
         asks = self.asks
         if connection.dialect.name == "postgresql" and (self.rows or asks):
             cursor = connection.connection.dbapi_connection.cursor()
-            parts = [_insert_sql(cursor, connection.dialect, table, rows)
-                     for table, rows in self.rows.items()]
+            parts = [_insert_sql(cursor, connection.dialect, statement.table, rows)
+                     for statement, rows in self.rows.items()]
             if asks:
                 statement, params, answer = asks[0]
                 parts.append(cursor.mogrify(_pyformat(statement, connection.dialect), params))
@@ -137,8 +133,8 @@ class _Batch:
                 answer(found[0] if found else None)
                 asks = asks[1:]
         else:
-            for table, rows in self.rows.items():
-                connection.execute(insert(table), rows)
+            for statement, rows in self.rows.items():
+                connection.execute(statement, rows)
         for statement, params, answer in asks:
             answer(connection.execute(statement, params).scalar())
 
@@ -166,12 +162,12 @@ def _pyformat(statement: TextClause, dialect: Any) -> str:
     return str(statement.compile(dialect=dialect))
 
 
-def _execute(statement: Any, rows: list[dict[str, Any]]) -> None:
+def _execute(statement: Insert, rows: list[dict[str, Any]]) -> None:
     waiting = db.session.info.get(_BATCH)
     if waiting is None:
         db.session.connection().execute(statement, rows)
     else:
-        waiting.add(statement.table, rows)
+        waiting.add(statement, rows)
 
 
 @event.listens_for(Session, "before_commit")
